@@ -1,0 +1,15 @@
+/**
+ * @ghostproof/crypto for Node: the ts-mls CryptoProvider on node:crypto (OpenSSL) with
+ * X-Wing from @noble/post-quantum. Import this package, never node:crypto, elsewhere in the
+ * project; browsers get the WebCrypto build through the `browser` export condition.
+ */
+import { nodePrimitives } from './node/platform.js';
+import { makeCryptoProvider } from './provider.js';
+
+export * from './shared-exports.js';
+
+/** The platform primitives under the provider, for tests and for code that needs one primitive. */
+export const platformPrimitives = nodePrimitives();
+
+/** The provider to hand to ts-mls (`getCiphersuiteImpl(name, cryptoProvider)`). */
+export const cryptoProvider = makeCryptoProvider(platformPrimitives);

@@ -1,0 +1,175 @@
+// node:crypto primitives (OpenSSL). Ed25519 and X25519 keys are parsed into KeyObjects once
+// and cached per key array; AES-GCM and HMAC take raw keys, which OpenSSL imports cheaply.
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomFillSync,
+  sign as nodeSign,
+  timingSafeEqual,
+  verify as nodeVerify,
+  type KeyObject,
+} from 'node:crypto';
+import type { HashName } from '../ciphersuite.js';
+import { concatBytes } from '../bytes.js';
+import { CryptoError } from '../errors.js';
+import type { PlatformPrimitives } from '../platform.js';
+
+// DER prefixes of PKCS#8 private keys and SPKI public keys for the two curves (RFC 8410).
+const ED25519_PKCS8 = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+const ED25519_SPKI = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+]);
+const X25519_PKCS8 = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
+]);
+const X25519_SPKI = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
+
+const nodeHash: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-512': 'sha512' };
+
+/** A standalone Uint8Array with the bytes of a Buffer that may sit in Node's shared pool. */
+function own(buffer: Buffer): Uint8Array {
+  const out = new Uint8Array(buffer.length);
+  out.set(buffer);
+  return out;
+}
+
+/**
+ * Caches a parsed KeyObject per key array. ts-mls passes the same array for a member's key
+ * on every message, so parsing happens once per loaded state. Each entry keeps a copy of
+ * the bytes and is used only while the array still holds them (it may have been zeroed).
+ */
+class KeyObjectCache {
+  private readonly entries = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
+
+  get(raw: Uint8Array, parse: (raw: Uint8Array) => KeyObject): KeyObject {
+    const entry = this.entries.get(raw);
+    if (entry && entry.bytes.length === raw.length && timingSafeEqual(entry.bytes, raw)) return entry.key;
+    const key = parse(raw);
+    this.entries.set(raw, { bytes: raw.slice(), key });
+    return key;
+  }
+}
+
+function ed25519Seed(secretKey: Uint8Array): Uint8Array {
+  if (secretKey.length === 32) return secretKey;
+  // WebCrypto-made keys (ts-mls's default provider) arrive as PKCS#8.
+  if (secretKey.length === 48 && timingSafeEqual(secretKey.subarray(0, 16), ED25519_PKCS8)) {
+    return secretKey.subarray(16);
+  }
+  throw new CryptoError('invalid-key', 'ed25519: secret key must be a 32-byte seed or PKCS#8');
+}
+
+function aesCipherName(key: Uint8Array): 'aes-128-gcm' | 'aes-256-gcm' {
+  if (key.length === 16) return 'aes-128-gcm';
+  if (key.length === 32) return 'aes-256-gcm';
+  throw new CryptoError('invalid-key', 'aes-gcm: key must be 16 or 32 bytes');
+}
+
+function checkNonce(nonce: Uint8Array): void {
+  if (nonce.length !== 12) throw new CryptoError('invalid-input', 'aes-gcm: nonce must be 12 bytes');
+}
+
+export function nodePrimitives(): PlatformPrimitives {
+  const signingKeys = new KeyObjectCache();
+  const verifyingKeys = new KeyObjectCache();
+  const agreementKeys = new KeyObjectCache();
+
+  const parseEd25519Secret = (raw: Uint8Array) =>
+    createPrivateKey({
+      key: Buffer.from(concatBytes(ED25519_PKCS8, ed25519Seed(raw))),
+      format: 'der',
+      type: 'pkcs8',
+    });
+  const parseEd25519Public = (raw: Uint8Array) =>
+    createPublicKey({ key: Buffer.from(concatBytes(ED25519_SPKI, raw)), format: 'der', type: 'spki' });
+  const parseX25519Secret = (raw: Uint8Array) => {
+    if (raw.length !== 32) throw new CryptoError('invalid-key', 'x25519: secret key must be 32 bytes');
+    return createPrivateKey({
+      key: Buffer.from(concatBytes(X25519_PKCS8, raw)),
+      format: 'der',
+      type: 'pkcs8',
+    });
+  };
+  const parseX25519Public = (raw: Uint8Array) => {
+    if (raw.length !== 32) throw new CryptoError('invalid-key', 'x25519: public key must be 32 bytes');
+    return createPublicKey({ key: Buffer.from(concatBytes(X25519_SPKI, raw)), format: 'der', type: 'spki' });
+  };
+  const rawPublic = (key: KeyObject) => own(key.export({ format: 'der', type: 'spki' }).subarray(12));
+
+  return {
+    name: 'node:crypto',
+    randomBytes(length) {
+      return randomFillSync(new Uint8Array(length));
+    },
+    digest(hash, data) {
+      return Promise.resolve(own(createHash(nodeHash[hash]).update(data).digest()));
+    },
+    hmac(hash, key, data) {
+      return Promise.resolve(own(createHmac(nodeHash[hash], key).update(data).digest()));
+    },
+    aesGcmSeal(key, nonce, aad, plaintext) {
+      checkNonce(nonce);
+      const cipher = createCipheriv(aesCipherName(key), key, nonce, { authTagLength: 16 });
+      cipher.setAAD(aad);
+      const head = cipher.update(plaintext);
+      const tail = cipher.final();
+      return Promise.resolve(concatBytes(head, tail, cipher.getAuthTag()));
+    },
+    aesGcmOpen(key, nonce, aad, ciphertext) {
+      checkNonce(nonce);
+      const name = aesCipherName(key);
+      if (ciphertext.length < 16) {
+        return Promise.reject(new CryptoError('decrypt-failed', 'aes-gcm: ciphertext too short'));
+      }
+      try {
+        const decipher = createDecipheriv(name, key, nonce, { authTagLength: 16 });
+        decipher.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
+        decipher.setAAD(aad);
+        const head = decipher.update(ciphertext.subarray(0, ciphertext.length - 16));
+        const tail = decipher.final();
+        return Promise.resolve(concatBytes(head, tail));
+      } catch (cause) {
+        return Promise.reject(new CryptoError('decrypt-failed', 'aes-gcm: authentication failed', { cause }));
+      }
+    },
+    ed25519: {
+      sign(secretKey, message) {
+        const key = signingKeys.get(secretKey, parseEd25519Secret);
+        return Promise.resolve(own(nodeSign(null, message, key)));
+      },
+      verify(publicKey, message, signature) {
+        if (publicKey.length !== 32 || signature.length !== 64) return Promise.resolve(false);
+        try {
+          const key = verifyingKeys.get(publicKey, parseEd25519Public);
+          return Promise.resolve(nodeVerify(null, message, key, signature));
+        } catch {
+          return Promise.resolve(false);
+        }
+      },
+      generate() {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        const secretKey = own(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(16));
+        signingKeys.get(secretKey, () => privateKey);
+        return Promise.resolve({ secretKey, publicKey: rawPublic(publicKey) });
+      },
+    },
+    x25519: {
+      publicKeyOf(secretKey) {
+        const key = agreementKeys.get(secretKey, parseX25519Secret);
+        return Promise.resolve(rawPublic(createPublicKey(key)));
+      },
+      sharedSecret(secretKey, publicKey) {
+        const privateKey = agreementKeys.get(secretKey, parseX25519Secret);
+        return Promise.resolve(own(diffieHellman({ privateKey, publicKey: parseX25519Public(publicKey) })));
+      },
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// Runs every *.test.ts under packages/*/test and apps/*/test with Node's test runner and tsx.
+// Node 20's runner does not expand globs itself, so the files are listed here.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function collect(dir, out) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules') continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) collect(path, out);
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+const files = [];
+for (const group of ['packages', 'apps']) {
+  let names;
+  try {
+    names = readdirSync(join(root, group));
+  } catch {
+    continue; // no apps yet
+  }
+  for (const name of names) {
+    try {
+      collect(join(root, group, name, 'test'), files);
+    } catch {
+      // a package without tests
+    }
+  }
+}
+const selected = files
+  .map((f) => relative(root, f))
+  .filter((f) => filters.length === 0 || filters.some((part) => f.includes(part)))
+  .sort();
+if (selected.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...selected],
+  { cwd: root, stdio: 'inherit' },
+);
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
