@@ -47,7 +47,7 @@ export function makeDhkemX25519(platform: PlatformPrimitives): Kem {
       const secretKey = await labeledExpand(dkpPrk, 'sk', empty, KEY_LENGTH);
       return { secretKey, publicKey: await platform.x25519.publicKeyOf(secretKey) };
     },
-    publicKeyOf(secretKey) {
+    async publicKeyOf(secretKey) {
       if (!(secretKey instanceof Uint8Array) || secretKey.length !== KEY_LENGTH) {
         throw new CryptoError('invalid-key', 'x25519: secret key must be 32 bytes');
       }

@@ -90,16 +90,16 @@ function makeHpke(platform: PlatformPrimitives, params: CiphersuiteParams, kem: 
   return {
     keyLength: params.aeadKeyLength,
     nonceLength: 12,
-    seal(publicKey, plaintext, info, aad) {
+    async seal(publicKey, plaintext, info, aad) {
       return suite.seal(pub(publicKey), info, aad ?? empty, plaintext);
     },
-    open(privateKey, kemOutput, ciphertext, info, aad) {
+    async open(privateKey, kemOutput, ciphertext, info, aad) {
       return suite.open(priv(privateKey), kemOutput, info, aad ?? empty, ciphertext);
     },
-    exportSecret(publicKey, exporterContext, length, info) {
+    async exportSecret(publicKey, exporterContext, length, info) {
       return suite.sendExport(pub(publicKey), info, exporterContext, length);
     },
-    importSecret(privateKey, exporterContext, kemOutput, length, info) {
+    async importSecret(privateKey, exporterContext, kemOutput, length, info) {
       return suite.receiveExport(priv(privateKey), kemOutput, info, exporterContext, length);
     },
     async importPrivateKey(k) {
@@ -107,17 +107,17 @@ function makeHpke(platform: PlatformPrimitives, params: CiphersuiteParams, kem: 
       await kem.publicKeyOf(k);
       return holdKey('private', kem.id, copyBytes(k));
     },
-    importPublicKey(k) {
+    async importPublicKey(k) {
       expectBytes('public key', k);
       kem.checkPublicKey(k);
-      return Promise.resolve(holdKey('public', kem.id, copyBytes(k)));
+      return holdKey('public', kem.id, copyBytes(k));
     },
-    exportPublicKey: (k) => Promise.resolve(copyBytes(pub(k))),
-    exportPrivateKey: (k) => Promise.resolve(copyBytes(priv(k))),
-    encryptAead(key, nonce, aad, plaintext) {
+    exportPublicKey: async (k) => copyBytes(pub(k)),
+    exportPrivateKey: async (k) => copyBytes(priv(k)),
+    async encryptAead(key, nonce, aad, plaintext) {
       return platform.aesGcmSeal(key, nonce, aad ?? empty, plaintext);
     },
-    decryptAead(key, nonce, aad, ciphertext) {
+    async decryptAead(key, nonce, aad, ciphertext) {
       return platform.aesGcmOpen(key, nonce, aad ?? empty, ciphertext);
     },
     deriveKeyPair: (ikm) => pair(kem.deriveKeyPair(ikm)),

@@ -86,19 +86,19 @@ function webEd25519(subtle: SubtleCrypto): Ed25519Primitives {
 
 function nobleEd25519(): Ed25519Primitives {
   return {
-    sign: (secretKey, message) => Promise.resolve(ed25519.sign(message, ed25519Seed(secretKey))),
-    verify(publicKey, message, signature) {
-      if (publicKey.length !== 32 || signature.length !== 64) return Promise.resolve(false);
+    sign: async (secretKey, message) => ed25519.sign(message, ed25519Seed(secretKey)),
+    async verify(publicKey, message, signature) {
+      if (publicKey.length !== 32 || signature.length !== 64) return false;
       try {
         // zip215: false gives RFC 8032's strict verification, as OpenSSL and BoringSSL do.
-        return Promise.resolve(ed25519.verify(signature, message, publicKey, { zip215: false }));
+        return ed25519.verify(signature, message, publicKey, { zip215: false });
       } catch {
-        return Promise.resolve(false);
+        return false;
       }
     },
-    generate() {
+    async generate() {
       const secretKey = ed25519.utils.randomSecretKey();
-      return Promise.resolve({ secretKey, publicKey: ed25519.getPublicKey(secretKey) });
+      return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
     },
   };
 }
@@ -110,9 +110,9 @@ function checkX25519(name: string, key: Uint8Array): void {
 function webX25519(subtle: SubtleCrypto): X25519Primitives {
   const agreement = new CryptoKeyCache();
   return {
-    publicKeyOf(secretKey) {
+    async publicKeyOf(secretKey) {
       checkX25519('secret key', secretKey);
-      return Promise.resolve(x25519.getPublicKey(secretKey));
+      return x25519.getPublicKey(secretKey);
     },
     async sharedSecret(secretKey, publicKey) {
       checkX25519('secret key', secretKey);
@@ -130,14 +130,14 @@ function webX25519(subtle: SubtleCrypto): X25519Primitives {
 
 function nobleX25519(): X25519Primitives {
   return {
-    publicKeyOf(secretKey) {
+    async publicKeyOf(secretKey) {
       checkX25519('secret key', secretKey);
-      return Promise.resolve(x25519.getPublicKey(secretKey));
+      return x25519.getPublicKey(secretKey);
     },
-    sharedSecret(secretKey, publicKey) {
+    async sharedSecret(secretKey, publicKey) {
       checkX25519('secret key', secretKey);
       checkX25519('public key', publicKey);
-      return Promise.resolve(x25519.getSharedSecret(secretKey, publicKey));
+      return x25519.getSharedSecret(secretKey, publicKey);
     },
   };
 }

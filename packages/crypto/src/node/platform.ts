@@ -109,66 +109,62 @@ export function nodePrimitives(): PlatformPrimitives {
     randomBytes(length) {
       return randomFillSync(new Uint8Array(length));
     },
-    digest(hash, data) {
-      return Promise.resolve(own(createHash(nodeHash[hash]).update(data).digest()));
+    async digest(hash, data) {
+      return own(createHash(nodeHash[hash]).update(data).digest());
     },
-    hmac(hash, key, data) {
-      return Promise.resolve(own(createHmac(nodeHash[hash], key).update(data).digest()));
+    async hmac(hash, key, data) {
+      return own(createHmac(nodeHash[hash], key).update(data).digest());
     },
-    aesGcmSeal(key, nonce, aad, plaintext) {
+    async aesGcmSeal(key, nonce, aad, plaintext) {
       checkNonce(nonce);
       const cipher = createCipheriv(aesCipherName(key), key, nonce, { authTagLength: 16 });
       cipher.setAAD(aad);
       const head = cipher.update(plaintext);
       const tail = cipher.final();
-      return Promise.resolve(concatBytes(head, tail, cipher.getAuthTag()));
+      return concatBytes(head, tail, cipher.getAuthTag());
     },
-    aesGcmOpen(key, nonce, aad, ciphertext) {
+    async aesGcmOpen(key, nonce, aad, ciphertext) {
       checkNonce(nonce);
       const name = aesCipherName(key);
-      if (ciphertext.length < 16) {
-        return Promise.reject(new CryptoError('decrypt-failed', 'aes-gcm: ciphertext too short'));
-      }
+      if (ciphertext.length < 16) throw new CryptoError('decrypt-failed', 'aes-gcm: ciphertext too short');
       try {
         const decipher = createDecipheriv(name, key, nonce, { authTagLength: 16 });
         decipher.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
         decipher.setAAD(aad);
         const head = decipher.update(ciphertext.subarray(0, ciphertext.length - 16));
         const tail = decipher.final();
-        return Promise.resolve(concatBytes(head, tail));
+        return concatBytes(head, tail);
       } catch (cause) {
-        return Promise.reject(new CryptoError('decrypt-failed', 'aes-gcm: authentication failed', { cause }));
+        throw new CryptoError('decrypt-failed', 'aes-gcm: authentication failed', { cause });
       }
     },
     ed25519: {
-      sign(secretKey, message) {
+      async sign(secretKey, message) {
         const key = signingKeys.get(secretKey, parseEd25519Secret);
-        return Promise.resolve(own(nodeSign(null, message, key)));
+        return own(nodeSign(null, message, key));
       },
-      verify(publicKey, message, signature) {
-        if (publicKey.length !== 32 || signature.length !== 64) return Promise.resolve(false);
+      async verify(publicKey, message, signature) {
+        if (publicKey.length !== 32 || signature.length !== 64) return false;
         try {
-          const key = verifyingKeys.get(publicKey, parseEd25519Public);
-          return Promise.resolve(nodeVerify(null, message, key, signature));
+          return nodeVerify(null, message, verifyingKeys.get(publicKey, parseEd25519Public), signature);
         } catch {
-          return Promise.resolve(false);
+          return false;
         }
       },
-      generate() {
+      async generate() {
         const { privateKey, publicKey } = generateKeyPairSync('ed25519');
         const secretKey = own(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(16));
         signingKeys.get(secretKey, () => privateKey);
-        return Promise.resolve({ secretKey, publicKey: rawPublic(publicKey) });
+        return { secretKey, publicKey: rawPublic(publicKey) };
       },
     },
     x25519: {
-      publicKeyOf(secretKey) {
-        const key = agreementKeys.get(secretKey, parseX25519Secret);
-        return Promise.resolve(rawPublic(createPublicKey(key)));
+      async publicKeyOf(secretKey) {
+        return rawPublic(createPublicKey(agreementKeys.get(secretKey, parseX25519Secret)));
       },
-      sharedSecret(secretKey, publicKey) {
+      async sharedSecret(secretKey, publicKey) {
         const privateKey = agreementKeys.get(secretKey, parseX25519Secret);
-        return Promise.resolve(own(diffieHellman({ privateKey, publicKey: parseX25519Public(publicKey) })));
+        return own(diffieHellman({ privateKey, publicKey: parseX25519Public(publicKey) }));
       },
     },
   };
