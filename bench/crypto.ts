@@ -56,29 +56,31 @@ function pairLoop(alice: Member, bob: Member): () => Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const configs: { key: 'ours_2' | 'ours_100' | 'default_2' | 'default_100'; step: () => Promise<void> }[] =
-    [];
+  const configs: { key: string; measure: (ms: number) => Promise<number> }[] = [];
   for (const [name, provider] of [
     ['ours', cryptoProvider],
     ['default', defaultCryptoProvider],
   ] as const) {
     for (const size of [2, 100] as const) {
-      const [alice, bob] = await groupOf(size, provider);
-      configs.push({ key: `${name}_${size}`, step: pairLoop(alice, bob) });
+      const step = pairLoop(...(await groupOf(size, provider)));
+      configs.push({ key: `${name}_${size}`, measure: (ms) => ratePerSecond(step, ms) });
     }
   }
+  configs.push({
+    key: 'libsignal',
+    measure: (ms) => libsignalPairsPerSecond({ payloadBytes: PAYLOAD_BYTES, minDurationMs: ms }),
+  });
   const samples = new Map<string, number[]>();
   const record = (key: string, value: number) => samples.set(key, [...(samples.get(key) ?? []), value]);
 
-  // Warm up every configuration (JIT, key caches), then interleave the rounds.
-  for (const c of configs) await ratePerSecond(c.step, 300);
-  await libsignalPairsPerSecond({ payloadBytes: PAYLOAD_BYTES, minDurationMs: 300 });
+  // Warm up every configuration (JIT, key caches), then interleave the rounds, each round
+  // starting at the next configuration so that none always runs first or after another.
+  for (const c of configs) await c.measure(300);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const c of configs) record(c.key, await ratePerSecond(c.step, ROUND_MS));
-    record(
-      'libsignal',
-      await libsignalPairsPerSecond({ payloadBytes: PAYLOAD_BYTES, minDurationMs: ROUND_MS }),
-    );
+    for (let i = 0; i < configs.length; i++) {
+      const c = configs[(r + i) % configs.length]!;
+      record(c.key, await c.measure(ROUND_MS));
+    }
   }
 
   const pairs = Object.fromEntries(
