@@ -1,24 +1,47 @@
 // Lint rules. Type-aware rules catch the mistakes that matter most in async crypto code
 // (a forgotten await silently skips a check); the import restrictions keep the layering of
-// DESIGN.md true: only apps, the server and the node entry points touch node: built-ins,
-// and only packages/protocol uses ts-mls at run time.
+// DESIGN.md true: node: built-ins only in apps, the server and the node entry points of
+// crypto; ts-mls at run time only in packages/protocol; the server never imports the
+// protocol package (it relays ciphertext and never holds a group secret).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = {
-  patterns: [
-    { group: ['node:*'], message: 'node: built-ins belong in apps, the server and node entry points.' },
-  ],
+const noNodeBuiltins = {
+  group: ['node:*'],
+  message: 'node: built-ins belong in apps, the server and node entry points.',
+};
+const tsMlsTypesOnly = {
+  name: 'ts-mls',
+  allowTypeImports: true,
+  message: 'only packages/protocol uses ts-mls at run time.',
+};
+const noTsMls = { name: 'ts-mls', message: 'only packages/protocol uses ts-mls.' };
+const noProtocol = {
+  name: '@ghostproof/protocol',
+  message: 'the server relays ciphertext and never imports the protocol package.',
 };
 
+function restrict(files, { ignores = [], paths = [], patterns = [] }) {
+  return { files, ignores, rules: { 'no-restricted-imports': ['error', { paths, patterns }] } };
+}
+
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'bench/results/**', 'bench/.yardstick/**', 'data/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      'bench/results/**',
+      'bench/.yardstick/**',
+      'data/**',
+      '**/dist/**',
+      '**/gen/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'apps/*/bin/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -40,36 +63,20 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  {
-    files: ['packages/crypto/src/**/*.ts'],
+  restrict(['packages/crypto/src/**/*.ts'], {
     ignores: ['packages/crypto/src/node/**', 'packages/crypto/src/node.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          ...nodeBuiltins,
-          paths: [
-            { name: 'ts-mls', allowTypeImports: true, message: 'packages/crypto imports only ts-mls types.' },
-          ],
-        },
-      ],
-    },
-  },
+    paths: [tsMlsTypesOnly],
+    patterns: [noNodeBuiltins],
+  }),
+  restrict(['packages/crypto/src/node/**', 'packages/crypto/src/node.ts'], { paths: [tsMlsTypesOnly] }),
+  restrict(['packages/protocol/src/**/*.ts'], { patterns: [noNodeBuiltins] }),
+  restrict(['packages/kt/src/**/*.ts', 'packages/api/src/**/*.ts'], {
+    paths: [noTsMls],
+    patterns: [noNodeBuiltins],
+  }),
+  restrict(['packages/server/src/**/*.ts'], { paths: [noTsMls, noProtocol] }),
   {
-    files: ['packages/crypto/src/node/**', 'packages/crypto/src/node.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'ts-mls', allowTypeImports: true, message: 'packages/crypto imports only ts-mls types.' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['scripts/**', 'bench/**', '**/test/**'],
+    files: ['scripts/**', 'bench/**', '**/test/**', 'apps/cli/**'],
     rules: { 'no-console': 'off' },
   },
   {
@@ -77,7 +84,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['scripts/**/*.mjs'],
+    files: ['scripts/**/*.mjs', 'apps/*/bin/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );
