@@ -1,0 +1,186 @@
+// One device's view of the protocol: its key packages and its conversations, over a store
+// the caller provides. Transport, servers and user interfaces live in the client SDK.
+import {
+  ciphersuiteParams,
+  createCryptoProvider,
+  defaultCiphersuite,
+  type CiphersuiteId,
+} from '@ghostproof/crypto';
+import {
+  createGroup,
+  decode,
+  getCiphersuiteImpl,
+  joinGroup,
+  makeCustomExtension,
+  mlsMessageDecoder,
+  wireformats,
+  type CiphersuiteImpl,
+  type CryptoProvider,
+} from 'ts-mls';
+import { Conversation, type ConversationEnv, type ConversationKind } from './conversation.js';
+import type { DeviceDirectory } from './directory.js';
+import { createAuthenticationService } from './auth-service.js';
+import { ProtocolError } from './errors.js';
+import type { DeviceIdentity } from './identity.js';
+import {
+  CONVERSATION_EXTENSION,
+  decodeKeyPackageMessage,
+  decodePrivateKeyPackage,
+  generateKeyPackage,
+} from './key-packages.js';
+import { clientConfigFor, defaultLimits, type ProtocolLimits } from './limits.js';
+import type { ProtocolStore } from './store.js';
+
+export interface ProtocolClientOptions {
+  readonly device: DeviceIdentity;
+  readonly directory: DeviceDirectory;
+  readonly store: ProtocolStore;
+  readonly limits?: Partial<ProtocolLimits>;
+  /** Milliseconds since 1970; injectable for tests. */
+  readonly clock?: () => number;
+  /** Defaults to @ghostproof/crypto's provider for this platform. */
+  readonly provider?: CryptoProvider;
+}
+
+const KIND_CODES: Record<ConversationKind, number> = { direct: 1, group: 2 };
+
+export class ProtocolClient {
+  private readonly suites = new Map<number, Promise<CiphersuiteImpl>>();
+
+  private constructor(
+    readonly device: DeviceIdentity,
+    private readonly directory: DeviceDirectory,
+    private readonly store: ProtocolStore,
+    private readonly limits: ProtocolLimits,
+    private readonly clock: () => number,
+    private readonly provider: CryptoProvider,
+  ) {}
+
+  static async create(options: ProtocolClientOptions): Promise<ProtocolClient> {
+    return new ProtocolClient(
+      options.device,
+      options.directory,
+      options.store,
+      { ...defaultLimits, ...options.limits },
+      options.clock ?? Date.now,
+      options.provider ?? (await createCryptoProvider()),
+    );
+  }
+
+  private suite(id: number): Promise<CiphersuiteImpl> {
+    const params = ciphersuiteParams(id);
+    if (!params) return Promise.reject(new ProtocolError('malformed', 'unsupported ciphersuite'));
+    let impl = this.suites.get(id);
+    if (!impl) {
+      impl = getCiphersuiteImpl(params.mlsName, this.provider);
+      this.suites.set(id, impl);
+    }
+    return impl;
+  }
+
+  private async env(cipherSuite: number): Promise<ConversationEnv> {
+    return {
+      self: this.device,
+      directory: this.directory,
+      cipherSuite: await this.suite(cipherSuite),
+      limits: this.limits,
+      clock: this.clock,
+      persist: (groupId, record) => this.store.putConversation(groupId, record),
+    };
+  }
+
+  /**
+   * Makes `count` one-time key packages and one last-resort package, keeps their private
+   * parts in the store, and returns the public MLSMessage bytes to upload.
+   */
+  async generateKeyPackages(
+    count: number,
+    cipherSuite: CiphersuiteId = defaultCiphersuite,
+  ): Promise<{ oneTime: Uint8Array[]; lastResort: Uint8Array }> {
+    const cs = await this.suite(cipherSuite);
+    const oneTime: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const kp = await generateKeyPackage(this.device, cs, { lastResort: false, now: this.clock() });
+      await this.store.putKeyPackage(kp.ref, kp);
+      oneTime.push(kp.publicBytes);
+    }
+    const last = await generateKeyPackage(this.device, cs, { lastResort: true, now: this.clock() });
+    await this.store.putKeyPackage(last.ref, last);
+    return { oneTime, lastResort: last.publicBytes };
+  }
+
+  async createConversation(
+    options: { kind?: ConversationKind; cipherSuite?: CiphersuiteId } = {},
+  ): Promise<Conversation> {
+    const kind = options.kind ?? 'group';
+    const cipherSuite = options.cipherSuite ?? defaultCiphersuite;
+    const env = await this.env(cipherSuite);
+    const own = await generateKeyPackage(this.device, env.cipherSuite, {
+      lastResort: false,
+      now: this.clock(),
+    });
+    const state = await createGroup({
+      context: {
+        cipherSuite: env.cipherSuite,
+        authService: createAuthenticationService(this.directory),
+        clientConfig: clientConfigFor(this.limits),
+      },
+      groupId: crypto.getRandomValues(new Uint8Array(32)),
+      keyPackage: decodeKeyPackageMessage(own.publicBytes),
+      privateKeyPackage: decodePrivateKeyPackage(own.privateBytes),
+      extensions: [
+        makeCustomExtension({
+          extensionType: CONVERSATION_EXTENSION,
+          extensionData: Uint8Array.of(KIND_CODES[kind]),
+        }),
+      ],
+    });
+    return Conversation.fromNewState(env, state, kind);
+  }
+
+  /** Joins the conversation a Welcome invites this device to, with the key package it names. */
+  async joinFromWelcome(welcomeBytes: Uint8Array): Promise<Conversation> {
+    if (welcomeBytes.length > this.limits.maxHandshakeBytes)
+      throw new ProtocolError('too-large', 'welcome too large');
+    const message = decode(mlsMessageDecoder, welcomeBytes);
+    if (!message || message.wireformat !== wireformats.mls_welcome) {
+      throw new ProtocolError('malformed', 'not an MLS Welcome');
+    }
+    const welcome = message.welcome;
+    for (const secret of welcome.secrets) {
+      const stored = await this.store.getKeyPackage(secret.newMember);
+      if (!stored) continue;
+      const env = await this.env(welcome.cipherSuite);
+      let state;
+      try {
+        state = await joinGroup({
+          context: {
+            cipherSuite: env.cipherSuite,
+            authService: createAuthenticationService(this.directory),
+            clientConfig: clientConfigFor(this.limits),
+          },
+          welcome,
+          keyPackage: decodeKeyPackageMessage(stored.publicBytes),
+          privateKeys: decodePrivateKeyPackage(stored.privateBytes),
+        });
+      } catch (cause) {
+        throw new ProtocolError('invalid-commit', 'welcome cannot be processed', { cause });
+      }
+      if (!stored.lastResort) await this.store.deleteKeyPackage(secret.newMember);
+      const extension = state.groupContext.extensions.find((e) => e.extensionType === CONVERSATION_EXTENSION);
+      const data = extension && 'extensionData' in extension ? extension.extensionData : undefined;
+      const kindCode = data instanceof Uint8Array ? data[0] : undefined;
+      return Conversation.fromNewState(env, state, kindCode === KIND_CODES.direct ? 'direct' : 'group');
+    }
+    throw new ProtocolError('not-a-member', 'the welcome names none of this device’s key packages');
+  }
+
+  async conversation(groupId: Uint8Array): Promise<Conversation | undefined> {
+    const record = await this.store.getConversation(groupId);
+    if (!record) return undefined;
+    // The record names its suite inside the MLS state; load with the default first to read it.
+    const probe = await Conversation.load(await this.env(defaultCiphersuite), record);
+    if (probe.cipherSuite === defaultCiphersuite) return probe;
+    return Conversation.load(await this.env(probe.cipherSuite), record);
+  }
+}

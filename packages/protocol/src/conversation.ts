@@ -1,0 +1,854 @@
+// A conversation is one MLS group. This wrapper is the only place that drives ts-mls for
+// conversations; only encoded bytes cross its boundary. It derives the roster and every
+// "X added Y" event from the commits it processes (never from server notices), raises the
+// alarms of DESIGN.md (invalid-commit, fork, gap), refuses PublicMessage handshakes, and
+// follows the commit lifecycle: prepare → send → confirm (accepted) or discard (stale-epoch).
+import { ByteReader, ByteWriter, type DeviceList } from '@ghostproof/api';
+import { constantTimeEqual, createPlatformPrimitives } from '@ghostproof/crypto';
+import {
+  clientStateDecoder,
+  clientStateEncoder,
+  contentTypes,
+  createApplicationMessage,
+  createCommit,
+  createProposal,
+  CryptoError as MlsCryptoError,
+  CryptoVerificationError,
+  decode,
+  defaultProposalTypes,
+  encode,
+  mlsMessageDecoder,
+  mlsMessageEncoder,
+  nodeTypes,
+  processMessage,
+  ValidationError,
+  wireformats,
+  CodecError,
+  type ClientState,
+  type CiphersuiteImpl,
+  type IncomingMessageAction,
+  type IncomingMessageCallback,
+  type KeyPackage,
+  type MlsContext,
+  type Proposal,
+  type RatchetTree,
+} from 'ts-mls';
+import {
+  create,
+  decodeContent,
+  encodeContent,
+  newMessageId,
+  ContentSchema,
+  type Content,
+} from './content.js';
+import { addressKey, credentialAddress, sameAddress, type DeviceAddress } from './credential.js';
+import type { DeviceDirectory } from './directory.js';
+import { createAuthenticationService } from './auth-service.js';
+import { ProtocolError } from './errors.js';
+import type { DeviceIdentity } from './identity.js';
+import { verifyClaimedKeyPackage } from './key-packages.js';
+import { clientConfigFor, type ProtocolLimits } from './limits.js';
+
+/** The ts-mls release whose saved state this code reads; states of other releases are refused. */
+export const MLS_STATE_FORMAT = 'ts-mls 2.0.0-rc.10';
+const RECORD_MAGIC = 0x47504331; // "GPC1"
+
+export type ConversationKind = 'direct' | 'group';
+
+export type RosterEvent =
+  | {
+      readonly kind: 'member-added';
+      readonly by: DeviceAddress;
+      readonly username: string;
+      readonly deviceIds: number[];
+    }
+  | {
+      readonly kind: 'device-added';
+      readonly by: DeviceAddress;
+      readonly username: string;
+      readonly deviceId: number;
+    }
+  | { readonly kind: 'member-removed'; readonly by: DeviceAddress; readonly username: string }
+  | { readonly kind: 'member-left'; readonly username: string }
+  | {
+      readonly kind: 'device-removed';
+      readonly by: DeviceAddress;
+      readonly username: string;
+      readonly deviceId: number;
+    }
+  | { readonly kind: 'you-were-removed'; readonly by: DeviceAddress };
+
+export interface Member {
+  readonly username: string;
+  readonly deviceIds: readonly number[];
+}
+
+export interface PendingCommit {
+  /** Client-chosen id; the same bytes are resent under it until accepted or stale. */
+  readonly id: string;
+  /** The epoch the commit is for (the server's compare-and-set value). */
+  readonly epoch: bigint;
+  readonly commit: Uint8Array;
+  readonly welcome: Uint8Array | undefined;
+  /** Mailboxes the server must add to and remove from the routing list with this commit. */
+  readonly routing: { readonly add: readonly DeviceAddress[]; readonly remove: readonly DeviceAddress[] };
+  /** What the commit does, as every member will derive it. */
+  readonly events: readonly RosterEvent[];
+}
+
+export type ProcessOutcome =
+  | {
+      readonly kind: 'message';
+      readonly sender: DeviceAddress;
+      readonly content: Content;
+      readonly epoch: bigint;
+    }
+  | { readonly kind: 'commit'; readonly epoch: bigint; readonly events: readonly RosterEvent[] }
+  | { readonly kind: 'proposal'; readonly from: DeviceAddress; readonly leave: boolean }
+  /** The same message or commit again (a redelivery): nothing changed. */
+  | { readonly kind: 'duplicate' };
+
+export interface ConversationEnv {
+  readonly self: DeviceIdentity;
+  readonly directory: DeviceDirectory;
+  readonly cipherSuite: CiphersuiteImpl;
+  readonly limits: ProtocolLimits;
+  readonly clock: () => number;
+  readonly persist: (groupId: Uint8Array, record: Uint8Array) => Promise<void>;
+}
+
+interface Metadata {
+  kind: ConversationKind;
+  /** Epoch → hex SHA-256 of the commit that ended it. */
+  commits: [string, string][];
+  /** Epoch → hex epoch tag (hash of the epoch authenticator). */
+  epochTags: [string, string][];
+  seenMessageIds: string[];
+  broken: boolean;
+  pending?: {
+    id: string;
+    epoch: string;
+    routing: PendingCommit['routing'];
+    events: RosterEvent[];
+  };
+}
+
+interface PendingState {
+  readonly meta: NonNullable<Metadata['pending']>;
+  readonly commit: Uint8Array;
+  readonly welcome: Uint8Array | undefined;
+  readonly newState: ClientState;
+}
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
+  const platform = await createPlatformPrimitives();
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    joined.set(p, offset);
+    offset += p.length;
+  }
+  return platform.digest('SHA-256', joined);
+}
+
+/** Every non-blank leaf of a ratchet tree with the device its credential names. */
+function leavesOf(
+  tree: RatchetTree,
+): { leafIndex: number; address: DeviceAddress; signatureKey: Uint8Array }[] {
+  const out: { leafIndex: number; address: DeviceAddress; signatureKey: Uint8Array }[] = [];
+  for (let node = 0; node < tree.length; node += 2) {
+    const entry = tree[node];
+    if (!entry || entry.nodeType !== nodeTypes.leaf) continue;
+    const address = credentialAddress(entry.leaf.credential);
+    // The authentication service admitted every leaf; one we cannot read is a bug, not a peer.
+    if (!address) throw new ProtocolError('unknown-credential', 'roster: a leaf with a foreign credential');
+    out.push({ leafIndex: node / 2, address, signatureKey: entry.leaf.signaturePublicKey });
+  }
+  return out;
+}
+
+function rosterOf(tree: RatchetTree): Member[] {
+  const byUser = new Map<string, number[]>();
+  for (const { address } of leavesOf(tree)) {
+    byUser.set(address.username, [...(byUser.get(address.username) ?? []), address.deviceId]);
+  }
+  return [...byUser].map(([username, ids]) => ({ username, deviceIds: ids.sort((a, b) => a - b) }));
+}
+
+/** Roster changes between two trees, attributed to the committer. */
+function diffRoster(
+  before: RatchetTree,
+  after: RatchetTree,
+  by: DeviceAddress,
+  self: DeviceAddress,
+): RosterEvent[] {
+  const beforeLeaves = leavesOf(before).map((l) => l.address);
+  const afterLeaves = leavesOf(after).map((l) => l.address);
+  const had = new Set(beforeLeaves.map(addressKey));
+  const has = new Set(afterLeaves.map(addressKey));
+  const usersBefore = new Set(beforeLeaves.map((a) => a.username));
+  const usersAfter = new Set(afterLeaves.map((a) => a.username));
+  const events: RosterEvent[] = [];
+  const added = afterLeaves.filter((a) => !had.has(addressKey(a)));
+  for (const username of new Set(added.map((a) => a.username))) {
+    const deviceIds = added.filter((a) => a.username === username).map((a) => a.deviceId);
+    if (!usersBefore.has(username)) events.push({ kind: 'member-added', by, username, deviceIds });
+    else for (const deviceId of deviceIds) events.push({ kind: 'device-added', by, username, deviceId });
+  }
+  const removed = beforeLeaves.filter((a) => !has.has(addressKey(a)));
+  for (const address of removed) {
+    if (sameAddress(address, self)) {
+      events.push({ kind: 'you-were-removed', by });
+    } else if (!usersAfter.has(address.username)) {
+      if (
+        !events.some((e) =>
+          e.kind === 'member-removed' || e.kind === 'member-left' ? e.username === address.username : false,
+        )
+      ) {
+        events.push(
+          address.username === by.username && !usersAfter.has(by.username)
+            ? { kind: 'member-left', username: address.username }
+            : { kind: 'member-removed', by, username: address.username },
+        );
+      }
+    } else {
+      events.push({ kind: 'device-removed', by, username: address.username, deviceId: address.deviceId });
+    }
+  }
+  return events;
+}
+
+/** Maps a ts-mls failure to the one error a caller sees; nothing here echoes input. */
+function classifyMlsFailure(err: unknown, handshake: boolean): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  const message = err instanceof Error ? err.message : '';
+  if (err instanceof ValidationError && message.includes('gen in the past')) {
+    return new ProtocolError('replay', 'message key already used or older than the out-of-order window', {
+      cause: err,
+    });
+  }
+  if (err instanceof ValidationError && message.includes('too far in the future')) {
+    return new ProtocolError('too-far-ahead', 'message beyond the forward limit', { cause: err });
+  }
+  if (handshake) return new ProtocolError('invalid-commit', 'commit cannot be processed', { cause: err });
+  if (
+    err instanceof MlsCryptoError ||
+    err instanceof CryptoVerificationError ||
+    err instanceof CodecError ||
+    err instanceof ValidationError ||
+    (err instanceof Error && err.name === 'CryptoError')
+  ) {
+    return new ProtocolError('tampered', 'message failed authentication', { cause: err });
+  }
+  return new ProtocolError('tampered', 'message failed authentication', { cause: err });
+}
+
+export class Conversation {
+  private pending: PendingState | undefined;
+
+  private constructor(
+    private readonly env: ConversationEnv,
+    private state: ClientState,
+    private meta: Metadata,
+  ) {}
+
+  // --- construction and persistence ---------------------------------------------------
+
+  static async fromNewState(
+    env: ConversationEnv,
+    state: ClientState,
+    kind: ConversationKind,
+  ): Promise<Conversation> {
+    const conversation = new Conversation(env, state, {
+      kind,
+      commits: [],
+      epochTags: [],
+      seenMessageIds: [],
+      broken: false,
+    });
+    await conversation.rememberEpochTag();
+    await conversation.save();
+    return conversation;
+  }
+
+  /** Restores a conversation saved by `record()`; refuses state of another ts-mls release. */
+  static async load(env: ConversationEnv, record: Uint8Array): Promise<Conversation> {
+    let reader: ByteReader;
+    try {
+      reader = new ByteReader(record, 'conversation record');
+      if (reader.u32() !== RECORD_MAGIC)
+        throw new ProtocolError('malformed', 'conversation record: not ours');
+      const format = new TextDecoder().decode(reader.bytes(reader.u16()));
+      if (format !== MLS_STATE_FORMAT) {
+        throw new ProtocolError('malformed', 'conversation record: saved by another MLS library release');
+      }
+      const meta = JSON.parse(new TextDecoder().decode(reader.bytes(reader.u32()))) as Metadata;
+      const state = decode(clientStateDecoder, reader.bytes(reader.u32()));
+      if (!state) throw new ProtocolError('malformed', 'conversation record: bad state');
+      const conversation = new Conversation(env, state, meta);
+      const pendingState = reader.bytes(reader.u32());
+      const commit = reader.bytes(reader.u32());
+      const welcome = reader.bytes(reader.u32());
+      reader.end();
+      if (meta.pending) {
+        const newState = decode(clientStateDecoder, pendingState);
+        if (!newState) throw new ProtocolError('malformed', 'conversation record: bad pending state');
+        conversation.pending = {
+          meta: meta.pending,
+          commit,
+          welcome: welcome.length > 0 ? welcome : undefined,
+          newState,
+        };
+      }
+      return conversation;
+    } catch (cause) {
+      if (cause instanceof ProtocolError) throw cause;
+      throw new ProtocolError('malformed', 'conversation record: cannot decode', { cause });
+    }
+  }
+
+  /** The saved form: MLS state (with private keys: stores encrypt it at rest) and metadata. */
+  record(): Uint8Array {
+    const meta = JSON.stringify({ ...this.meta, pending: this.pending?.meta });
+    const writer = new ByteWriter().u32(RECORD_MAGIC);
+    const format = utf8(MLS_STATE_FORMAT);
+    writer.u16(format.length).bytes(format);
+    const metaBytes = utf8(meta);
+    writer.u32(metaBytes.length).bytes(metaBytes);
+    const state = encode(clientStateEncoder, this.state);
+    writer.u32(state.length).bytes(state);
+    const pendingState = this.pending ? encode(clientStateEncoder, this.pending.newState) : new Uint8Array(0);
+    writer.u32(pendingState.length).bytes(pendingState);
+    const commit = this.pending?.commit ?? new Uint8Array(0);
+    writer.u32(commit.length).bytes(commit);
+    const welcome = this.pending?.welcome ?? new Uint8Array(0);
+    writer.u32(welcome.length).bytes(welcome);
+    return writer.finish();
+  }
+
+  private async save(): Promise<void> {
+    await this.env.persist(this.groupId, this.record());
+  }
+
+  // --- what a member can see ------------------------------------------------------------
+
+  get groupId(): Uint8Array {
+    return this.state.groupContext.groupId;
+  }
+
+  get kind(): ConversationKind {
+    return this.meta.kind;
+  }
+
+  get epoch(): bigint {
+    return this.state.groupContext.epoch;
+  }
+
+  get cipherSuite(): number {
+    return this.state.groupContext.cipherSuite;
+  }
+
+  /** Accounts and their devices in the conversation, from the ratchet tree. */
+  get members(): Member[] {
+    return rosterOf(this.state.ratchetTree);
+  }
+
+  /** Every device (mailbox) on the roster; the server's routing list must equal this set. */
+  get devices(): DeviceAddress[] {
+    return leavesOf(this.state.ratchetTree).map((l) => l.address);
+  }
+
+  get active(): boolean {
+    return this.state.groupActiveState.kind === 'active' && !this.meta.broken;
+  }
+
+  /** True after an invalid commit: the members must start a group reset. */
+  get broken(): boolean {
+    return this.meta.broken;
+  }
+
+  get pendingCommit(): PendingCommit | undefined {
+    const p = this.pending;
+    if (!p) return undefined;
+    return {
+      id: p.meta.id,
+      epoch: BigInt(p.meta.epoch),
+      commit: p.commit,
+      welcome: p.welcome,
+      routing: p.meta.routing,
+      events: p.meta.events,
+    };
+  }
+
+  /**
+   * A short code derived from the epoch authenticator. Members who compare it out of band and
+   * see the same digits share the same history up to this epoch.
+   */
+  async groupCode(): Promise<string> {
+    const digest = await sha256(
+      utf8('ghostproof-group-code-v1\0'),
+      this.state.keySchedule.epochAuthenticator,
+    );
+    let value = 0n;
+    for (const byte of digest.subarray(0, 8)) value = (value << 8n) | BigInt(byte);
+    const digits = (value % 10n ** 12n).toString().padStart(12, '0');
+    return `${digits.slice(0, 4)} ${digits.slice(4, 8)} ${digits.slice(8)}`;
+  }
+
+  /** Skipped-message keys currently held (for the out-of-order bound). */
+  skippedKeyCount(): number {
+    let count = 0;
+    for (const leaf of Object.values(this.state.secretTree.leafNodes)) {
+      count += Object.keys(leaf.application.unusedGenerations).length;
+      count += Object.keys(leaf.handshake.unusedGenerations).length;
+    }
+    return count;
+  }
+
+  // --- sending --------------------------------------------------------------------------
+
+  private context(): MlsContext {
+    return {
+      cipherSuite: this.env.cipherSuite,
+      authService: createAuthenticationService(this.env.directory),
+      clientConfig: clientConfigFor(this.env.limits),
+    };
+  }
+
+  private requireActive(): void {
+    if (this.state.groupActiveState.kind !== 'active')
+      throw new ProtocolError('not-a-member', 'not in the conversation');
+  }
+
+  private async epochTag(): Promise<Uint8Array> {
+    const digest = await sha256(utf8('ghostproof-epoch-tag-v1\0'), this.state.keySchedule.epochAuthenticator);
+    return digest.slice(0, 16);
+  }
+
+  private async rememberEpochTag(): Promise<void> {
+    const tag = hex(await this.epochTag());
+    const epoch = this.epoch.toString();
+    this.meta.epochTags = [
+      ...this.meta.epochTags.filter(([e]) => e !== epoch),
+      [epoch, tag] as [string, string],
+    ].slice(-(this.env.limits.retainEpochs + 1));
+  }
+
+  /** Encrypts one content message; returns the MLSMessage bytes and the message id. */
+  async encrypt(
+    body: Content['body'],
+    options: { messageId?: Uint8Array } = {},
+  ): Promise<{ message: Uint8Array; messageId: Uint8Array }> {
+    this.requireActive();
+    const messageId = options.messageId ?? newMessageId();
+    const content = create(ContentSchema, {
+      messageId,
+      sentAt: BigInt(this.env.clock()),
+      epochTag: await this.epochTag(),
+      body,
+    });
+    const padded = encodeContent(content, this.env.limits.maxApplicationPlaintext);
+    const { newState, message } = await createApplicationMessage({
+      context: this.context(),
+      state: this.state,
+      message: padded,
+    });
+    this.state = newState;
+    await this.save();
+    return { message: encode(mlsMessageEncoder, message), messageId };
+  }
+
+  private async prepare(proposals: Proposal[], routing: PendingCommit['routing']): Promise<PendingCommit> {
+    this.requireActive();
+    if (this.meta.broken) throw new ProtocolError('invalid-commit', 'conversation needs a reset');
+    if (this.pending) throw new ProtocolError('not-allowed', 'a commit is already pending');
+    const before = this.state.ratchetTree;
+    const { newState, commit, welcome } = await createCommit({
+      context: this.context(),
+      state: this.state,
+      extraProposals: proposals,
+      ratchetTreeExtension: true,
+    });
+    const events = diffRoster(before, newState.ratchetTree, this.env.self, this.env.self);
+    this.pending = {
+      meta: {
+        id: hex(crypto.getRandomValues(new Uint8Array(16))),
+        epoch: this.epoch.toString(),
+        routing,
+        events,
+      },
+      commit: encode(mlsMessageEncoder, commit),
+      welcome: welcome ? encode(mlsMessageEncoder, welcome) : undefined,
+      newState,
+    };
+    // Persisted before it is sent, so that a restart resends the same bytes under the same id.
+    await this.save();
+    return this.pendingCommit!;
+  }
+
+  /**
+   * Adds accounts: one claimed key package per device of each account's verified device list
+   * (a map from device id to MLSMessage(KeyPackage) bytes). Every package is checked before any
+   * commit is made; devices without a valid package are returned in `missing`, never skipped
+   * silently, and the commit is not made unless `allowMissing` is set.
+   */
+  async prepareAddMembers(
+    additions: readonly { username: string; keyPackages: ReadonlyMap<number, Uint8Array> }[],
+    options: { allowMissing?: boolean } = {},
+  ): Promise<{ pending: PendingCommit | undefined; missing: DeviceAddress[] }> {
+    const present = new Set(this.members.map((m) => m.username));
+    const proposals: Proposal[] = [];
+    const added: DeviceAddress[] = [];
+    const missing: DeviceAddress[] = [];
+    for (const { username, keyPackages } of additions) {
+      if (present.has(username)) throw new ProtocolError('not-allowed', 'account is already a member');
+      const list = await this.env.directory.lookup(username);
+      if (!list) throw new ProtocolError('unknown-credential', 'no verified device list for the account');
+      for (const keyPackage of await this.verifiedPackages(list, keyPackages, missing)) {
+        proposals.push({
+          proposalType: defaultProposalTypes.add,
+          add: { keyPackage: keyPackage.keyPackage },
+        });
+        added.push(keyPackage.address);
+      }
+    }
+    if (missing.length > 0 && !options.allowMissing) return { pending: undefined, missing };
+    if (proposals.length === 0) return { pending: undefined, missing };
+    return { pending: await this.prepare(proposals, { add: added, remove: [] }), missing };
+  }
+
+  /**
+   * Adds new devices of this member's own account (DESIGN.md: only a device of the same
+   * account may add a member's new device).
+   */
+  async prepareAddOwnDevices(
+    keyPackages: ReadonlyMap<number, Uint8Array>,
+  ): Promise<{ pending: PendingCommit | undefined; missing: DeviceAddress[] }> {
+    const list = await this.env.directory.lookup(this.env.self.username);
+    if (!list) throw new ProtocolError('unknown-credential', 'no verified device list for this account');
+    const onRoster = new Set(this.devices.map(addressKey));
+    const newDevices = {
+      ...list,
+      devices: list.devices.filter(
+        (d) => !onRoster.has(addressKey({ username: list.username, deviceId: d.id })),
+      ),
+    };
+    const missing: DeviceAddress[] = [];
+    const packages = await this.verifiedPackages(newDevices, keyPackages, missing);
+    if (packages.length === 0) return { pending: undefined, missing };
+    const proposals: Proposal[] = packages.map((p) => ({
+      proposalType: defaultProposalTypes.add,
+      add: { keyPackage: p.keyPackage },
+    }));
+    return {
+      pending: await this.prepare(proposals, { add: packages.map((p) => p.address), remove: [] }),
+      missing,
+    };
+  }
+
+  private async verifiedPackages(
+    list: DeviceList,
+    keyPackages: ReadonlyMap<number, Uint8Array>,
+    missing: DeviceAddress[],
+  ): Promise<{ keyPackage: KeyPackage; address: DeviceAddress }[]> {
+    const out: { keyPackage: KeyPackage; address: DeviceAddress }[] = [];
+    for (const device of list.devices) {
+      const address = { username: list.username, deviceId: device.id };
+      const bytes = keyPackages.get(device.id);
+      if (!bytes) {
+        missing.push(address);
+        continue;
+      }
+      const keyPackage = await verifyClaimedKeyPackage(
+        bytes,
+        { username: list.username, device, cipherSuite: this.cipherSuite },
+        this.env.clock(),
+      );
+      out.push({ keyPackage, address });
+    }
+    return out;
+  }
+
+  /** Removes accounts: every device of each. */
+  async prepareRemoveMembers(usernames: readonly string[]): Promise<PendingCommit> {
+    const targets = new Set(usernames);
+    if (targets.has(this.env.self.username))
+      throw new ProtocolError('not-allowed', 'use leave to remove yourself');
+    const leaves = leavesOf(this.state.ratchetTree).filter((l) => targets.has(l.address.username));
+    if (leaves.length === 0) throw new ProtocolError('not-allowed', 'no such member');
+    return this.prepare(
+      leaves.map((l) => ({ proposalType: defaultProposalTypes.remove, remove: { removed: l.leafIndex } })),
+      { add: [], remove: leaves.map((l) => l.address) },
+    );
+  }
+
+  /** Removes single devices (e.g. of this account after unlinking one). */
+  async prepareRemoveDevices(addresses: readonly DeviceAddress[]): Promise<PendingCommit> {
+    const wanted = new Set(addresses.map(addressKey));
+    if (wanted.has(addressKey(this.env.self)))
+      throw new ProtocolError('not-allowed', 'use leave to remove yourself');
+    const leaves = leavesOf(this.state.ratchetTree).filter((l) => wanted.has(addressKey(l.address)));
+    if (leaves.length !== wanted.size) throw new ProtocolError('not-allowed', 'no such device');
+    return this.prepare(
+      leaves.map((l) => ({ proposalType: defaultProposalTypes.remove, remove: { removed: l.leafIndex } })),
+      { add: [], remove: leaves.map((l) => l.address) },
+    );
+  }
+
+  /** A commit with a fresh update path: forward secrecy and post-compromise security. */
+  async prepareSelfUpdate(): Promise<PendingCommit> {
+    return this.prepare([], { add: [], remove: [] });
+  }
+
+  /**
+   * Leaving: a proposal to remove this device's own leaf, which the next committer includes.
+   * Returns the MLSMessage to send. (Each of an account's devices leaves on its own.)
+   */
+  async proposeLeave(): Promise<Uint8Array> {
+    this.requireActive();
+    const own = leavesOf(this.state.ratchetTree).find((l) => sameAddress(l.address, this.env.self));
+    if (!own) throw new ProtocolError('not-a-member', 'not on the roster');
+    const { newState, message } = await createProposal({
+      context: this.context(),
+      state: this.state,
+      proposal: { proposalType: defaultProposalTypes.remove, remove: { removed: own.leafIndex } },
+    });
+    this.state = newState;
+    await this.save();
+    return encode(mlsMessageEncoder, message);
+  }
+
+  /** The server accepted the pending commit: move to the new epoch. */
+  async confirm(id: string): Promise<readonly RosterEvent[]> {
+    const pending = this.pending;
+    if (!pending || pending.meta.id !== id) throw new ProtocolError('not-allowed', 'no such pending commit');
+    await this.rememberCommit(BigInt(pending.meta.epoch), pending.commit);
+    this.state = pending.newState;
+    this.pending = undefined;
+    await this.rememberEpochTag();
+    await this.save();
+    return pending.meta.events;
+  }
+
+  /** The server answered stale-epoch (or the commit is abandoned): drop it, keep the epoch. */
+  async discard(id: string): Promise<void> {
+    if (!this.pending || this.pending.meta.id !== id)
+      throw new ProtocolError('not-allowed', 'no such pending commit');
+    this.pending = undefined;
+    await this.save();
+  }
+
+  private async rememberCommit(epoch: bigint, commit: Uint8Array): Promise<void> {
+    const digest = hex(await sha256(commit));
+    const key = epoch.toString();
+    this.meta.commits = [
+      ...this.meta.commits.filter(([e]) => e !== key),
+      [key, digest] as [string, string],
+    ].slice(-this.env.limits.rememberedCommits);
+  }
+
+  // --- receiving ------------------------------------------------------------------------
+
+  /**
+   * Processes one MLSMessage from the server. Throws ProtocolError with the alarm a user
+   * should see (fork, gap, invalid-commit, tampered, replay, ...); the stored state is left
+   * unchanged by any message that fails.
+   */
+  async process(bytes: Uint8Array): Promise<ProcessOutcome> {
+    if (bytes.length > this.env.limits.maxHandshakeBytes)
+      throw new ProtocolError('too-large', 'message too large');
+    const message = decode(mlsMessageDecoder, bytes);
+    if (!message) throw new ProtocolError('tampered', 'message failed authentication');
+    if (message.wireformat === wireformats.mls_public_message) {
+      throw new ProtocolError('public-message-refused', 'handshake messages must be encrypted');
+    }
+    if (message.wireformat !== wireformats.mls_private_message) {
+      throw new ProtocolError('malformed', 'not a conversation message');
+    }
+    const header = message.privateMessage;
+    if (!constantTimeEqual(header.groupId, this.groupId))
+      throw new ProtocolError('malformed', 'another conversation');
+    const handshake = header.contentType !== contentTypes.application;
+    if (handshake && bytes.length > this.env.limits.maxHandshakeBytes) {
+      throw new ProtocolError('too-large', 'handshake too large');
+    }
+    if (!handshake && bytes.length > this.env.limits.maxApplicationPlaintext + 4096) {
+      throw new ProtocolError('too-large', 'application message too large');
+    }
+    if (header.epoch > this.epoch) {
+      throw new ProtocolError('gap', 'message from an epoch this member has not reached');
+    }
+    if (header.contentType === contentTypes.commit && header.epoch < this.epoch) {
+      const seen = this.meta.commits.find(([e]) => e === header.epoch.toString());
+      if (seen && seen[1] !== hex(await sha256(bytes))) {
+        throw new ProtocolError('fork', 'a different commit for an epoch already processed');
+      }
+      return { kind: 'duplicate' };
+    }
+    if (this.state.groupActiveState.kind !== 'active')
+      throw new ProtocolError('not-a-member', 'not in the conversation');
+
+    const before = this.state;
+    let committer: number | undefined;
+    let rejected: string | undefined;
+    let proposal: { proposal: Proposal; senderLeafIndex: number | undefined } | undefined;
+    const callback: IncomingMessageCallback = (incoming): IncomingMessageAction => {
+      if (incoming.kind === 'proposal') {
+        proposal = incoming.proposal;
+        // Ghostproof members propose only their own removal (leaving); anything else waits
+        // for a commit, which carries it by value.
+        const leaving = this.isSelfRemove(before.ratchetTree, incoming.proposal);
+        if (!leaving) rejected = 'proposal other than leaving';
+        return leaving ? 'accept' : 'reject';
+      }
+      committer = incoming.senderLeafIndex;
+      rejected = this.commitPolicyViolation(before.ratchetTree, incoming.senderLeafIndex, incoming.proposals);
+      return rejected ? 'reject' : 'accept';
+    };
+    let result;
+    try {
+      result = await processMessage({ context: this.context(), state: before, message, callback });
+    } catch (err) {
+      const failure = classifyMlsFailure(err, header.contentType === contentTypes.commit);
+      if (failure.code === 'invalid-commit') {
+        this.meta.broken = true;
+        await this.save();
+      }
+      throw failure;
+    }
+
+    if (result.kind === 'applicationMessage') {
+      const sender = senderOfApplicationMessage(before, result.newState, header.epoch);
+      const content = decodeContent(result.message);
+      const id = hex(content.messageId);
+      if (content.messageId.length !== 16)
+        throw new ProtocolError('malformed', 'message id must be 16 bytes');
+      this.state = result.newState;
+      if (this.meta.seenMessageIds.includes(id)) {
+        await this.save();
+        return { kind: 'duplicate' };
+      }
+      this.meta.seenMessageIds = [...this.meta.seenMessageIds, id].slice(
+        -this.env.limits.rememberedMessageIds,
+      );
+      const expectedTag = this.meta.epochTags.find(([e]) => e === header.epoch.toString());
+      if (expectedTag && content.epochTag.length > 0 && expectedTag[1] !== hex(content.epochTag)) {
+        await this.save();
+        throw new ProtocolError('fork', 'a member shows a different history for this epoch');
+      }
+      await this.save();
+      return { kind: 'message', sender, content, epoch: header.epoch };
+    }
+
+    if (header.contentType === contentTypes.proposal) {
+      const from =
+        proposal?.senderLeafIndex === undefined
+          ? undefined
+          : leavesOf(before.ratchetTree).find((l) => l.leafIndex === proposal?.senderLeafIndex);
+      if (!from || rejected || result.actionTaken === 'reject') {
+        throw new ProtocolError('not-allowed', 'proposal refused');
+      }
+      this.state = result.newState;
+      await this.save();
+      return { kind: 'proposal', from: from.address, leave: true };
+    }
+
+    // A commit.
+    if (result.actionTaken === 'reject' || rejected) {
+      this.meta.broken = true;
+      await this.save();
+      throw new ProtocolError('invalid-commit', `commit refused: ${rejected ?? 'policy'}`);
+    }
+    const by =
+      committer === undefined
+        ? undefined
+        : leavesOf(before.ratchetTree).find((l) => l.leafIndex === committer);
+    if (!by) {
+      this.meta.broken = true;
+      await this.save();
+      throw new ProtocolError('invalid-commit', 'commit from a non-member');
+    }
+    await this.rememberCommit(header.epoch, bytes);
+    this.state = result.newState;
+    // A commit that arrives while ours is pending means ours lost the race: drop it.
+    this.pending = undefined;
+    await this.rememberEpochTag();
+    await this.save();
+    return {
+      kind: 'commit',
+      epoch: this.epoch,
+      events: diffRoster(before.ratchetTree, result.newState.ratchetTree, by.address, this.env.self),
+    };
+  }
+
+  private isSelfRemove(
+    tree: RatchetTree,
+    p: { proposal: Proposal; senderLeafIndex: number | undefined },
+  ): boolean {
+    return (
+      p.senderLeafIndex !== undefined &&
+      p.proposal.proposalType === defaultProposalTypes.remove &&
+      'remove' in p.proposal &&
+      p.proposal.remove.removed === p.senderLeafIndex &&
+      leavesOf(tree).some((l) => l.leafIndex === p.senderLeafIndex)
+    );
+  }
+
+  /** Rules beyond RFC 9420 that Ghostproof enforces on every commit it processes. */
+  private commitPolicyViolation(
+    tree: RatchetTree,
+    senderLeafIndex: number | undefined,
+    proposals: readonly { proposal: Proposal }[],
+  ): string | undefined {
+    // External commits are refused (DESIGN.md): membership changes only by members' commits.
+    if (senderLeafIndex === undefined) return 'external commit';
+    const leaves = leavesOf(tree);
+    const committer = leaves.find((l) => l.leafIndex === senderLeafIndex);
+    if (!committer) return 'committer not on the roster';
+    const members = new Set(leaves.map((l) => l.address.username));
+    for (const { proposal } of proposals) {
+      if (proposal.proposalType === defaultProposalTypes.add && 'add' in proposal) {
+        const address = credentialAddress(proposal.add.keyPackage.leafNode.credential);
+        if (!address) return 'add of a foreign credential';
+        // A new device of an existing member may be added only by that member's own device.
+        if (members.has(address.username) && address.username !== committer.address.username) {
+          return "another account's device added";
+        }
+      }
+      if (
+        proposal.proposalType === defaultProposalTypes.external_init ||
+        proposal.proposalType === defaultProposalTypes.reinit ||
+        proposal.proposalType === defaultProposalTypes.psk
+      ) {
+        return 'proposal type not used by Ghostproof';
+      }
+    }
+    return undefined;
+  }
+}
+
+/**
+ * ts-mls does not return the sender of an application message. Decrypting it advances exactly
+ * one leaf's ratchet in the secret tree of the message's epoch: that leaf is the sender, whose
+ * signature ts-mls has verified with that leaf's key.
+ */
+function senderOfApplicationMessage(before: ClientState, after: ClientState, epoch: bigint): DeviceAddress {
+  const current = epoch === after.groupContext.epoch;
+  const oldTree = current ? before.secretTree : before.historicalReceiverData.get(epoch)?.secretTree;
+  const newTree = current ? after.secretTree : after.historicalReceiverData.get(epoch)?.secretTree;
+  const ratchetTree = current ? after.ratchetTree : after.historicalReceiverData.get(epoch)?.ratchetTree;
+  if (!oldTree || !newTree || !ratchetTree)
+    throw new ProtocolError('tampered', 'message failed authentication');
+  const changed = Object.keys(newTree.leafNodes).filter(
+    (node) => newTree.leafNodes[Number(node)] !== oldTree.leafNodes[Number(node)],
+  );
+  if (changed.length !== 1) throw new ProtocolError('tampered', 'message failed authentication');
+  const leafIndex = Number(changed[0]) / 2;
+  const leaf = leavesOf(ratchetTree).find((l) => l.leafIndex === leafIndex);
+  if (!leaf) throw new ProtocolError('tampered', 'message failed authentication');
+  return leaf.address;
+}

@@ -1,0 +1,46 @@
+/** Errors a caller can act on. `code` is stable; `message` never holds user data or key material. */
+export type ProtocolErrorCode =
+  /** The server moved on: fetch, process and retry. */
+  | 'stale-epoch'
+  /** A sequenced commit this member cannot process (invalid, or from a non-member). */
+  | 'invalid-commit'
+  /** A credential that does not match the account's verified device list. */
+  | 'unknown-credential'
+  /** Any ciphertext that fails authentication, uniformly, whatever part was altered. */
+  | 'tampered'
+  /** A message whose key was already used (a replay) or is older than the out-of-order window. */
+  | 'replay'
+  /** A message further ahead in its sender's chain than the forward limit allows. */
+  | 'too-far-ahead'
+  /** A different commit for an epoch already processed, or a member showing another epoch. */
+  | 'fork'
+  /** A message or commit from an epoch this member has not reached: something was withheld. */
+  | 'gap'
+  /** Handshake messages must be PrivateMessages; PublicMessage handshakes are refused. */
+  | 'public-message-refused'
+  /** A key package that does not match the device list it is claimed for. */
+  | 'invalid-key-package'
+  /** The operation is not allowed to this member (e.g. adding another account's device). */
+  | 'not-allowed'
+  /** The member is no longer in the conversation. */
+  | 'not-a-member'
+  /** Input that cannot be decoded, or saved state in an unknown format. */
+  | 'malformed'
+  | 'too-large'
+  /** A message already processed (same message id). */
+  | 'duplicate';
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  constructor(
+    readonly code: ProtocolErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  static is(err: unknown, code?: ProtocolErrorCode): err is ProtocolError {
+    return err instanceof ProtocolError && (code === undefined || err.code === code);
+  }
+}
