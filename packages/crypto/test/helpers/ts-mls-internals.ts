@@ -45,3 +45,65 @@ export {
 } from '../../../../node_modules/ts-mls/dist/src/messageProtectionPublic.js';
 export { proposalDecoder, proposalEncoder } from '../../../../node_modules/ts-mls/dist/src/proposal.js';
 export { commitDecoder, commitEncoder } from '../../../../node_modules/ts-mls/dist/src/commit.js';
+// Tree math, ratchet trees, TreeKEM, Welcome decryption and the codecs that the tree,
+// welcome, messages and deserialization vectors exercise.
+export {
+  left,
+  leafToNodeIndex,
+  leafWidth,
+  nodeWidth,
+  parent,
+  right,
+  root,
+  sibling,
+  toLeafIndex,
+  toNodeIndex,
+} from '../../../../node_modules/ts-mls/dist/src/treemath.js';
+export {
+  addLeafNodeMutable,
+  getHpkePublicKey,
+  ratchetTreeDecoder,
+  ratchetTreeEncoder,
+  removeLeafNodeMutable,
+  resolution,
+  updateLeafNodeMutable,
+} from '../../../../node_modules/ts-mls/dist/src/ratchetTree.js';
+export { treeHash, treeHashRoot } from '../../../../node_modules/ts-mls/dist/src/treeHash.js';
+export { verifyParentHashes } from '../../../../node_modules/ts-mls/dist/src/parentHash.js';
+export { verifyLeafNodeSignature } from '../../../../node_modules/ts-mls/dist/src/leafNode.js';
+export { validateRatchetTree } from '../../../../node_modules/ts-mls/dist/src/clientState.js';
+export {
+  applyUpdatePath,
+  createUpdatePath,
+  updatePathDecoder,
+} from '../../../../node_modules/ts-mls/dist/src/updatePath.js';
+export { applyUpdatePathSecret } from '../../../../node_modules/ts-mls/dist/src/createCommit.js';
+export { getCommitSecret, type PathSecrets } from '../../../../node_modules/ts-mls/dist/src/pathSecrets.js';
+export { toPrivateKeyPath } from '../../../../node_modules/ts-mls/dist/src/privateKeyPath.js';
+export { decryptGroupInfo, decryptGroupSecrets } from '../../../../node_modules/ts-mls/dist/src/welcome.js';
+export { verifyGroupInfoSignature } from '../../../../node_modules/ts-mls/dist/src/groupInfo.js';
+export { deriveKeySchedule } from '../../../../node_modules/ts-mls/dist/src/keySchedule.js';
+export {
+  groupSecretsDecoder,
+  groupSecretsEncoder,
+} from '../../../../node_modules/ts-mls/dist/src/groupSecrets.js';
+export {
+  addDecoder,
+  addEncoder,
+  externalInitDecoder,
+  externalInitEncoder,
+  groupContextExtensionsDecoder,
+  groupContextExtensionsEncoder,
+  pskDecoder,
+  pskEncoder,
+  reinitDecoder,
+  reinitEncoder,
+  removeDecoder,
+  removeEncoder,
+  updateDecoder,
+  updateEncoder,
+} from '../../../../node_modules/ts-mls/dist/src/proposal.js';
+export {
+  determineLength,
+  lengthEncoder,
+} from '../../../../node_modules/ts-mls/dist/src/codec/variableLength.js';
