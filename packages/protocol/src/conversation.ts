@@ -185,6 +185,7 @@ function diffRoster(
   after: RatchetTree,
   by: DeviceAddress,
   self: DeviceAddress,
+  leavers: ReadonlySet<string>,
 ): RosterEvent[] {
   const beforeLeaves = leavesOf(before).map((l) => l.address);
   const afterLeaves = leavesOf(after).map((l) => l.address);
@@ -210,7 +211,7 @@ function diffRoster(
         )
       ) {
         events.push(
-          address.username === by.username && !usersAfter.has(by.username)
+          leavers.has(addressKey(address))
             ? { kind: 'member-left', username: address.username }
             : { kind: 'member-removed', by, username: address.username },
         );
@@ -220,6 +221,22 @@ function diffRoster(
     }
   }
   return events;
+}
+
+/** Devices whose removal they proposed themselves (leaving), as address keys. */
+function leaversOf(
+  tree: RatchetTree,
+  proposals: readonly { proposal: Proposal; senderLeafIndex: number | undefined }[],
+): Set<string> {
+  const leaves = leavesOf(tree);
+  const out = new Set<string>();
+  for (const p of proposals) {
+    if (p.proposal.proposalType !== defaultProposalTypes.remove || !('remove' in p.proposal)) continue;
+    if (p.senderLeafIndex === undefined || p.proposal.remove.removed !== p.senderLeafIndex) continue;
+    const leaf = leaves.find((l) => l.leafIndex === p.senderLeafIndex);
+    if (leaf) out.add(addressKey(leaf.address));
+  }
+  return out;
 }
 
 /** Maps a ts-mls failure to the one error a caller sees; nothing here echoes input. */
@@ -335,6 +352,11 @@ export class Conversation {
   }
 
   // --- what a member can see ------------------------------------------------------------
+
+  /** This device's address, without its keys (events and errors must never carry keys). */
+  private get selfAddress(): DeviceAddress {
+    return { username: this.env.self.username, deviceId: this.env.self.deviceId };
+  }
 
   get groupId(): Uint8Array {
     return this.state.groupContext.groupId;
@@ -473,7 +495,13 @@ export class Conversation {
       extraProposals: proposals,
       ratchetTreeExtension: true,
     });
-    const events = diffRoster(before, newState.ratchetTree, this.env.self, this.env.self);
+    const events = diffRoster(
+      before,
+      newState.ratchetTree,
+      this.selfAddress,
+      this.selfAddress,
+      leaversOf(before, Object.values(this.state.unappliedProposals)),
+    );
     this.pending = {
       meta: {
         id: hex(crypto.getRandomValues(new Uint8Array(16))),
@@ -694,6 +722,7 @@ export class Conversation {
 
     const before = this.state;
     let committer: number | undefined;
+    let committed: readonly { proposal: Proposal; senderLeafIndex: number | undefined }[] = [];
     let rejected: string | undefined;
     let proposal: { proposal: Proposal; senderLeafIndex: number | undefined } | undefined;
     const callback: IncomingMessageCallback = (incoming): IncomingMessageAction => {
@@ -706,6 +735,7 @@ export class Conversation {
         return leaving ? 'accept' : 'reject';
       }
       committer = incoming.senderLeafIndex;
+      committed = incoming.proposals;
       rejected = this.commitPolicyViolation(before.ratchetTree, incoming.senderLeafIndex, incoming.proposals);
       return rejected ? 'reject' : 'accept';
     };
@@ -781,7 +811,13 @@ export class Conversation {
     return {
       kind: 'commit',
       epoch: this.epoch,
-      events: diffRoster(before.ratchetTree, result.newState.ratchetTree, by.address, this.env.self),
+      events: diffRoster(
+        before.ratchetTree,
+        result.newState.ratchetTree,
+        by.address,
+        this.selfAddress,
+        leaversOf(before.ratchetTree, committed),
+      ),
     };
   }
 

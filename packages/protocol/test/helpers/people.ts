@@ -97,3 +97,63 @@ export async function deliver(conversations: readonly Conversation[], bytes: Uin
   for (const c of conversations) outcomes.push(await c.process(bytes));
   return outcomes;
 }
+
+export const suites = [
+  ['X-Wing', 0xf00d],
+  ['X25519', 0x0001],
+] as const satisfies readonly (readonly [string, CiphersuiteId])[];
+
+/** Confirms a pending commit on its author and has every other conversation process it. */
+export async function land(
+  author: Conversation,
+  pending: { id: string; commit: Uint8Array },
+  others: readonly Conversation[],
+) {
+  await author.confirm(pending.id);
+  return deliver(others, pending.commit);
+}
+
+/** Every device of these people, joined to `creator`'s new conversation through one commit. */
+export async function groupOf(
+  world: World,
+  creator: Person,
+  others: readonly Person[],
+  kind: 'direct' | 'group' = 'group',
+) {
+  const first = await creator.devices[0]!.client.createConversation({ kind, cipherSuite: world.cipherSuite });
+  const additions = [];
+  for (const person of others)
+    additions.push({ username: person.username, keyPackages: await world.claimKeyPackages(person) });
+  const conversations = new Map<string, Conversation>([[`${creator.username}/1`, first]]);
+  if (additions.length > 0) {
+    const { pending, missing } = await first.prepareAddMembers(additions);
+    if (missing.length > 0 || !pending) throw new Error('missing key packages');
+    await first.confirm(pending.id);
+    for (const person of others) {
+      for (const device of person.devices) {
+        conversations.set(
+          `${person.username}/${device.identity.deviceId}`,
+          await device.client.joinFromWelcome(pending.welcome!),
+        );
+      }
+    }
+  }
+  // The creator's other devices are added by the creator (own-account devices).
+  if (creator.devices.length > 1) {
+    const packages = new Map<number, Uint8Array>();
+    for (const device of creator.devices.slice(1)) {
+      const { oneTime } = await device.client.generateKeyPackages(1, world.cipherSuite);
+      packages.set(device.identity.deviceId, oneTime[0]!);
+    }
+    const { pending } = await first.prepareAddOwnDevices(packages);
+    const existing = [...conversations.values()].filter((c) => c !== first);
+    await land(first, pending!, existing);
+    for (const device of creator.devices.slice(1)) {
+      conversations.set(
+        `${creator.username}/${device.identity.deviceId}`,
+        await device.client.joinFromWelcome(pending!.welcome!),
+      );
+    }
+  }
+  return conversations;
+}
