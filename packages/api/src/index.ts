@@ -1,11 +1,14 @@
 /**
  * @ghostproof/api: the contract between Ghostproof clients and servers — the one table of
- * error codes, the account's signed device list, username rules, and (with the server) the
- * frames, routes and size-bounded parsers. Pure: it runs in Node and browsers and holds no
- * cryptography; callers pass in their own verification.
+ * error codes, the HTTP routes and WebSocket frames (Protocol Buffers, schema in
+ * proto/ghostproof/api/v1/api.proto), the structures devices sign (sign-in, device list,
+ * account deletion), username rules, default limits, and the size-bounded MLS parsers the
+ * server needs to sequence and route ciphertext. Pure: it runs in Node and browsers and
+ * holds no cryptography; callers pass in their own hash and signature verification.
  */
-export { ApiError, apiErrorCodes, type ApiErrorCode } from './errors.js';
+export { ApiError, apiErrorCodes, apiErrorTable, isApiErrorCode, type ApiErrorCode } from './errors.js';
 export { ByteReader, ByteWriter } from './binary.js';
+export { fromBase64Url, toBase64Url } from './encoding.js';
 export {
   canonicalUsername,
   registrableUsername,
@@ -30,3 +33,90 @@ export {
   type DeviceList,
   type SignedDeviceList,
 } from './device-list.js';
+export {
+  accountDeletionSignatureInput,
+  checkOrigin,
+  signInSignatureInput,
+  ACCOUNT_DELETION_LABEL,
+  NONCE_LENGTH,
+  SIGN_IN_LABEL,
+  type AccountDeletionFields,
+  type SignInFields,
+} from './signatures.js';
+export {
+  ATTACHMENT_ID_LENGTH,
+  ATTACHMENT_TOKEN_LENGTH,
+  CLIENT_ID_LENGTH,
+  defaultLimits,
+  FRAME_OVERHEAD_BYTES,
+  KiB,
+  MESSAGE_ID_LENGTH,
+  MiB,
+  SESSION_TOKEN_LENGTH,
+  type Limits,
+} from './limits.js';
+export {
+  ContentType,
+  CredentialType,
+  defaultMlsParseLimits,
+  keyPackageRef,
+  keyPackageSignatureInput,
+  mlsSignContent,
+  mlsVectors,
+  MLS_VERSION_10,
+  parseKeyPackage,
+  parseWelcome,
+  readMlsMessageHeader,
+  refHashInput,
+  refHashOf,
+  WireFormat,
+  type ContentTypeId,
+  type Digest,
+  type MlsMessageHeader,
+  type MlsParseLimits,
+  type ParsedKeyPackage,
+  type ParsedWelcome,
+  type RefHashName,
+  type WireFormatId,
+} from './mls.js';
+export {
+  encodeKeyPackage,
+  encodePrivateMessage,
+  encodeWelcome,
+  type KeyPackageFields,
+  type PrivateMessageFields,
+  type WelcomeFields,
+} from './mls-encode.js';
+export {
+  checkMailbox,
+  decodeClientFrame,
+  decodeServerFrame,
+  encodeClientFrame,
+  encodeServerFrame,
+  errorFrame,
+  errorFromBody,
+  validateClientFrame,
+  type FrameLimits,
+} from './frames.js';
+export {
+  API_VERSION,
+  attachmentIdParam,
+  CAPABILITY_HEADER,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  ERROR_CODE_HEADER,
+  matchRoute,
+  pathExists,
+  pathFor,
+  PROTOBUF_CONTENT_TYPE,
+  routeList,
+  routes,
+  usernameParam,
+  WEBSOCKET_PATH,
+  type Route,
+  type RouteAuth,
+  type RouteName,
+} from './routes.js';
+export * from './gen/ghostproof/api/v1/api_pb.js';

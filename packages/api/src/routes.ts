@@ -1,0 +1,336 @@
+// The HTTP routes of API version 1: method, path, who may call, body schema and limit, and
+// the checks the schema cannot express. Bodies are Protocol Buffers
+// (`application/x-protobuf`), except attachment blobs. The server answers every route
+// through decodeRequest, so a request is checked in full before any handler sees it; a
+// client can run the same checks before sending.
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from '@bufbuild/protobuf';
+import { ApiError } from './errors.js';
+import * as pb from './gen/ghostproof/api/v1/api_pb.js';
+import { ATTACHMENT_ID_LENGTH, defaultLimits, type Limits } from './limits.js';
+import { NONCE_LENGTH } from './signatures.js';
+import { fromBase64Url } from './encoding.js';
+import { canonicalUsername } from './username.js';
+import { ED25519_SIGNATURE_LENGTH } from './device-list.js';
+
+export const API_VERSION = 1;
+export const PROTOBUF_CONTENT_TYPE = 'application/x-protobuf';
+/** Header carrying an attachment's capability token on download. */
+export const CAPABILITY_HEADER = 'ghostproof-capability';
+/** Header naming the error code of a failed HTTP request (the body holds an ErrorBody too). */
+export const ERROR_CODE_HEADER = 'ghostproof-error';
+/** The WebSocket endpoint. */
+export const WEBSOCKET_PATH = '/v1/ws';
+
+/** Who may call: anyone, a signed-in device (Authorization: Bearer), or a capability holder. */
+export type RouteAuth = 'none' | 'session' | 'capability';
+
+export interface Route<
+  Req extends DescMessage | null = DescMessage | null,
+  Res extends DescMessage | null = DescMessage | null,
+> {
+  readonly name: string;
+  readonly method: 'GET' | 'POST' | 'PUT';
+  /** Path template; `{name}` segments are parameters. */
+  readonly path: string;
+  readonly auth: RouteAuth;
+  /** Protobuf request body, or null for no body (or a raw blob, see uploadAttachment). */
+  readonly request: Req;
+  readonly response: Res;
+  /** Largest request body; 0 for none. A raw blob's limit is the server's attachment limit. */
+  readonly maxRequestBytes: (limits: Limits) => number;
+  /** Rules beyond the schema, run after decoding. */
+  readonly validate?: (body: Req extends DescMessage ? MessageShape<Req> : never, limits: Limits) => void;
+}
+
+function route<Req extends DescMessage | null, Res extends DescMessage | null>(
+  r: Route<Req, Res>,
+): Route<Req, Res> {
+  return r;
+}
+
+function exact(what: string, value: Uint8Array, length: number): void {
+  if (value.length !== length) throw new ApiError('malformed', `${what}: expected ${length} bytes`);
+}
+
+function bounded(what: string, value: Uint8Array, max: number): void {
+  if (value.length === 0) throw new ApiError('malformed', `${what}: missing`);
+  if (value.length > max) throw new ApiError('too-large', `${what}: over ${max} bytes`);
+}
+
+const SIGNED_DEVICE_LIST_MAX = 4096;
+const INVITE_CODE_MAX = 128;
+
+export const routes = {
+  serverInfo: route({
+    name: 'serverInfo',
+    method: 'GET',
+    path: '/v1/info',
+    auth: 'none',
+    request: null,
+    response: pb.ServerInfoSchema,
+    maxRequestBytes: () => 0,
+  }),
+  register: route({
+    name: 'register',
+    method: 'POST',
+    path: '/v1/accounts',
+    auth: 'none',
+    request: pb.RegisterRequestSchema,
+    response: pb.RegisterResponseSchema,
+    maxRequestBytes: () => 8 * 1024,
+    validate(body) {
+      bounded('signed device list', body.signedDeviceList, SIGNED_DEVICE_LIST_MAX);
+      if (body.inviteCode.length > INVITE_CODE_MAX) throw new ApiError('too-large', 'invite code: too long');
+    },
+  }),
+  challenge: route({
+    name: 'challenge',
+    method: 'POST',
+    path: '/v1/session/challenge',
+    auth: 'none',
+    request: null,
+    response: pb.ChallengeSchema,
+    maxRequestBytes: () => 0,
+  }),
+  signIn: route({
+    name: 'signIn',
+    method: 'POST',
+    path: '/v1/session',
+    auth: 'none',
+    request: pb.SignInRequestSchema,
+    response: pb.SignInResponseSchema,
+    maxRequestBytes: () => 1024,
+    validate(body) {
+      canonicalUsername(body.username);
+      if (body.deviceId < 1 || body.deviceId > 0x7fffffff)
+        throw new ApiError('malformed', 'device id: out of range');
+      exact('server nonce', body.serverNonce, NONCE_LENGTH);
+      exact('client nonce', body.clientNonce, NONCE_LENGTH);
+      exact('signature', body.signature, ED25519_SIGNATURE_LENGTH);
+    },
+  }),
+  getDeviceList: route({
+    name: 'getDeviceList',
+    method: 'GET',
+    path: '/v1/accounts/{username}/devices',
+    auth: 'session',
+    request: null,
+    response: pb.DeviceListResponseSchema,
+    maxRequestBytes: () => 0,
+  }),
+  updateDeviceList: route({
+    name: 'updateDeviceList',
+    method: 'PUT',
+    path: '/v1/accounts/me/devices',
+    auth: 'session',
+    request: pb.UpdateDeviceListRequestSchema,
+    response: pb.UpdateDeviceListResponseSchema,
+    maxRequestBytes: () => 8 * 1024,
+    validate(body) {
+      bounded('signed device list', body.signedDeviceList, SIGNED_DEVICE_LIST_MAX);
+    },
+  }),
+  deleteAccount: route({
+    name: 'deleteAccount',
+    method: 'POST',
+    path: '/v1/accounts/me/delete',
+    auth: 'session',
+    request: pb.DeleteAccountRequestSchema,
+    response: pb.DeleteAccountResponseSchema,
+    maxRequestBytes: () => 1024,
+    validate(body) {
+      exact('signature', body.signature, ED25519_SIGNATURE_LENGTH);
+    },
+  }),
+  uploadKeyPackages: route({
+    name: 'uploadKeyPackages',
+    method: 'POST',
+    path: '/v1/keys',
+    auth: 'session',
+    request: pb.UploadKeyPackagesRequestSchema,
+    response: pb.KeyPackageCountSchema,
+    maxRequestBytes: (limits) => (limits.keyPackagesPerUpload + 1) * (limits.keyPackageBytes + 8) + 1024,
+    validate(body, limits) {
+      if (body.oneTime.length > limits.keyPackagesPerUpload) {
+        throw new ApiError('too-large', `key packages: over ${limits.keyPackagesPerUpload} in one upload`);
+      }
+      if (body.oneTime.length === 0 && body.lastResort.length === 0) {
+        throw new ApiError('malformed', 'key packages: nothing to upload');
+      }
+      for (const kp of body.oneTime) bounded('key package', kp, limits.keyPackageBytes);
+      if (body.lastResort.length > limits.keyPackageBytes)
+        throw new ApiError('too-large', 'key package: too large');
+    },
+  }),
+  countKeyPackages: route({
+    name: 'countKeyPackages',
+    method: 'GET',
+    path: '/v1/keys',
+    auth: 'session',
+    request: null,
+    response: pb.KeyPackageCountSchema,
+    maxRequestBytes: () => 0,
+  }),
+  claimKeyPackages: route({
+    name: 'claimKeyPackages',
+    method: 'POST',
+    path: '/v1/keys/claim',
+    auth: 'session',
+    request: pb.ClaimKeyPackagesRequestSchema,
+    response: pb.ClaimKeyPackagesResponseSchema,
+    maxRequestBytes: () => 1024,
+    validate(body) {
+      canonicalUsername(body.username);
+      if (body.deviceIds.length > 16) throw new ApiError('too-large', 'claim: over 16 devices');
+      const seen = new Set<number>();
+      for (const id of body.deviceIds) {
+        if (id < 1 || id > 0x7fffffff || seen.has(id))
+          throw new ApiError('malformed', 'claim: bad device id');
+        seen.add(id);
+      }
+    },
+  }),
+  uploadAttachment: route({
+    name: 'uploadAttachment',
+    method: 'POST',
+    path: '/v1/attachments',
+    auth: 'session',
+    // The body is the encrypted blob itself (application/octet-stream), streamed.
+    request: null,
+    response: pb.AttachmentUploadedSchema,
+    maxRequestBytes: (limits) => limits.attachmentBytes,
+  }),
+  downloadAttachment: route({
+    name: 'downloadAttachment',
+    method: 'GET',
+    path: '/v1/attachments/{id}',
+    auth: 'capability',
+    request: null,
+    // The body is the blob (application/octet-stream).
+    response: null,
+    maxRequestBytes: () => 0,
+  }),
+} as const;
+
+export type RouteName = keyof typeof routes;
+export const routeList: readonly Route[] = Object.values(routes);
+
+const compiled = routeList.map((r) => ({
+  route: r,
+  segments: r.path.split('/'),
+}));
+
+/** The route a request is for, with its path parameters; undefined when none matches. */
+export function matchRoute(
+  method: string,
+  pathname: string,
+): { route: Route; params: Record<string, string> } | undefined {
+  const parts = pathname.split('/');
+  for (const { route: r, segments } of compiled) {
+    if (segments.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < segments.length && ok; i++) {
+      const segment = segments[i]!;
+      const part = parts[i]!;
+      if (segment.startsWith('{')) {
+        if (part.length === 0 || part.length > 128) ok = false;
+        else params[segment.slice(1, -1)] = part;
+      } else if (segment !== part) ok = false;
+    }
+    if (ok && r.method === method) return { route: r, params };
+  }
+  return undefined;
+}
+
+/** True when some route has this path under another method (for 405 rather than 404). */
+export function pathExists(pathname: string): boolean {
+  return ['GET', 'POST', 'PUT'].some((method) => matchRoute(method, pathname) !== undefined);
+}
+
+/** Decodes and checks a request body for a route. */
+export function decodeRequest<Req extends DescMessage>(
+  r: Route<Req, DescMessage | null>,
+  body: Uint8Array,
+  limits: Limits = defaultLimits,
+): MessageShape<Req> {
+  const max = r.maxRequestBytes(limits);
+  if (body.length > max) throw new ApiError('too-large', `request body: over ${max} bytes`);
+  let message: MessageShape<Req>;
+  try {
+    message = fromBinary(r.request, body, { readUnknownFields: false });
+  } catch (cause) {
+    throw new ApiError('malformed', `request body: not a ${r.request.typeName}`, { cause });
+  }
+  r.validate?.(message as never, limits);
+  return message;
+}
+
+/** Encodes a request body for a route, running its checks first (for clients). */
+export function encodeRequest<Req extends DescMessage>(
+  r: Route<Req, DescMessage | null>,
+  init: MessageInitShape<Req>,
+  limits: Limits = defaultLimits,
+): Uint8Array {
+  const message = create(r.request, init);
+  r.validate?.(message as never, limits);
+  const bytes = toBinary(r.request, message);
+  const max = r.maxRequestBytes(limits);
+  if (bytes.length > max) throw new ApiError('too-large', `request body: over ${max} bytes`);
+  return bytes;
+}
+
+export function encodeResponse<Res extends DescMessage>(
+  schema: Res,
+  init: MessageInitShape<Res>,
+): Uint8Array {
+  return toBinary(schema, create(schema, init));
+}
+
+/** Decodes a response body (for clients), bounded by `maxBytes`. */
+export function decodeResponse<Res extends DescMessage>(
+  schema: Res,
+  body: Uint8Array,
+  maxBytes: number,
+): MessageShape<Res> {
+  if (body.length > maxBytes) throw new ApiError('too-large', `response body: over ${maxBytes} bytes`);
+  try {
+    return fromBinary(schema, body, { readUnknownFields: false });
+  } catch (cause) {
+    throw new ApiError('malformed', `response body: not a ${schema.typeName}`, { cause });
+  }
+}
+
+/** A path parameter that names an account: its canonical form. */
+export function usernameParam(raw: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch (cause) {
+    throw new ApiError('invalid-username', 'username: bad escape', { cause });
+  }
+  return canonicalUsername(decoded);
+}
+
+/** A path parameter that names an attachment: base64url of 16 bytes. */
+export function attachmentIdParam(raw: string): Uint8Array {
+  const id = fromBase64Url(raw, 'attachment id', ATTACHMENT_ID_LENGTH);
+  if (id.length !== ATTACHMENT_ID_LENGTH) throw new ApiError('malformed', 'attachment id: wrong length');
+  return id;
+}
+
+/** Fills a path template: pathFor(routes.downloadAttachment, { id }). */
+export function pathFor(r: Route, params: Record<string, string> = {}): string {
+  return r.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new ApiError('malformed', `path: missing parameter ${name}`);
+    return encodeURIComponent(value);
+  });
+}
