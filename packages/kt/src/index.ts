@@ -45,3 +45,67 @@ export {
   type Checkpoint,
   type NoteVerifierKey,
 } from './checkpoint.js';
+export {
+  EMPTY_PREFIX_HASH,
+  LABEL_LENGTH,
+  ZERO_HEAD,
+  commitValue,
+  hashHistory,
+  hashPrefixLeaf,
+  hashPrefixNode,
+} from './hashing.js';
+export {
+  EMPTY_NODE,
+  PrefixTree,
+  decodePartialTree,
+  encodePartialTree,
+  findTerminal,
+  insertLeaf,
+  lookupLeaf,
+  prefixLeaf,
+  prefixNodeHash,
+  prunePrefixTree,
+  type PrefixNode,
+  type PrefixLeaf,
+} from './prefix-tree.js';
+export { encodeLogEntry, logEntryLeafHash, type LogEntry } from './log-entry.js';
+export {
+  DEFAULT_PROOF_LIMITS,
+  decodeAuditProof,
+  decodeConsistencyProof,
+  decodeEpochDelta,
+  decodeLookupProof,
+  decodeMonitorProof,
+  encodeAuditProof,
+  encodeConsistencyProof,
+  encodeEpochDelta,
+  encodeLookupProof,
+  encodeMonitorProof,
+  type AuditProof,
+  type AuditedUpdate,
+  type ConsistencyProof,
+  type EpochDelta,
+  type LookupProof,
+  type MonitorProof,
+  type ProofLimits,
+  type VersionOpening,
+} from './proofs.js';
+export { MemoryKtStore, type KtEpochRecord, type KtStore, type KtUpdateRecord } from './store.js';
+export {
+  accountVrfInput,
+  labelFromVrfOutput,
+  verifyAccountLabel,
+  verifyAuditProof,
+  verifyConsistencyProof,
+  verifyLookupPaths,
+  verifyLookupProof,
+  verifyMonitorProof,
+  type AuditResult,
+  type KtTrustAnchor,
+  type MonitorState,
+  type VerifiedEpoch,
+  type VerifiedLookup,
+  type VerifiedMonitor,
+  type VerifyOptions,
+} from './verifier.js';
+export { KtLogOperator, type KtLogOperatorOptions, type KtPublicKeys } from './log-operator.js';
