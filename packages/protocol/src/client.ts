@@ -17,9 +17,8 @@ import {
   type CiphersuiteImpl,
   type CryptoProvider,
 } from 'ts-mls';
-import { Conversation, type ConversationEnv, type ConversationKind } from './conversation.js';
+import { authServiceFor, Conversation, type ConversationEnv, type ConversationKind } from './conversation.js';
 import type { DeviceDirectory } from './directory.js';
-import { createAuthenticationService } from './auth-service.js';
 import { ProtocolError } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import {
@@ -40,6 +39,8 @@ export interface ProtocolClientOptions {
   readonly clock?: () => number;
   /** Defaults to @ghostproof/crypto's provider for this platform. */
   readonly provider?: CryptoProvider;
+  /** Test-only: accept every credential, to show what the checks prevent. Never set in products. */
+  readonly unsafeTestingAcceptAllCredentials?: boolean;
 }
 
 const KIND_CODES: Record<ConversationKind, number> = { direct: 1, group: 2 };
@@ -54,6 +55,7 @@ export class ProtocolClient {
     private readonly limits: ProtocolLimits,
     private readonly clock: () => number,
     private readonly provider: CryptoProvider,
+    private readonly unsafeTestingAcceptAllCredentials: boolean,
   ) {}
 
   static async create(options: ProtocolClientOptions): Promise<ProtocolClient> {
@@ -64,6 +66,7 @@ export class ProtocolClient {
       { ...defaultLimits, ...options.limits },
       options.clock ?? Date.now,
       options.provider ?? (await createCryptoProvider()),
+      options.unsafeTestingAcceptAllCredentials ?? false,
     );
   }
 
@@ -86,6 +89,7 @@ export class ProtocolClient {
       limits: this.limits,
       clock: this.clock,
       persist: (groupId, record) => this.store.putConversation(groupId, record),
+      unsafeTestingAcceptAllCredentials: this.unsafeTestingAcceptAllCredentials,
     };
   }
 
@@ -122,7 +126,7 @@ export class ProtocolClient {
     const state = await createGroup({
       context: {
         cipherSuite: env.cipherSuite,
-        authService: createAuthenticationService(this.directory),
+        authService: authServiceFor(env),
         clientConfig: clientConfigFor(this.limits),
       },
       groupId: crypto.getRandomValues(new Uint8Array(32)),
@@ -156,7 +160,7 @@ export class ProtocolClient {
         state = await joinGroup({
           context: {
             cipherSuite: env.cipherSuite,
-            authService: createAuthenticationService(this.directory),
+            authService: authServiceFor(env),
             clientConfig: clientConfigFor(this.limits),
           },
           welcome,

@@ -21,6 +21,7 @@ import {
   mlsMessageEncoder,
   nodeTypes,
   processMessage,
+  unsafeTestingAuthenticationService,
   ValidationError,
   wireformats,
   CodecError,
@@ -115,6 +116,16 @@ export interface ConversationEnv {
   readonly limits: ProtocolLimits;
   readonly clock: () => number;
   readonly persist: (groupId: Uint8Array, record: Uint8Array) => Promise<void>;
+  /** Test-only: accept every credential, to show what the checks prevent. Never set in products. */
+  readonly unsafeTestingAcceptAllCredentials?: boolean;
+}
+
+export function authServiceFor(
+  env: Pick<ConversationEnv, 'directory' | 'unsafeTestingAcceptAllCredentials'>,
+) {
+  return env.unsafeTestingAcceptAllCredentials
+    ? unsafeTestingAuthenticationService
+    : createAuthenticationService(env.directory);
 }
 
 interface Metadata {
@@ -436,7 +447,7 @@ export class Conversation {
   private context(): MlsContext {
     return {
       cipherSuite: this.env.cipherSuite,
-      authService: createAuthenticationService(this.env.directory),
+      authService: authServiceFor(this.env),
       clientConfig: clientConfigFor(this.env.limits),
     };
   }

@@ -36,7 +36,11 @@ export class World {
 
   constructor(
     readonly cipherSuite: CiphersuiteId,
-    private readonly options: { limits?: Partial<ProtocolLimits>; clock?: () => number } = {},
+    private readonly options: {
+      limits?: Partial<ProtocolLimits>;
+      clock?: () => number;
+      unsafeTestingAcceptAllCredentials?: boolean;
+    } = {},
   ) {}
 
   async device(identity: DeviceIdentity): Promise<Device> {
@@ -47,6 +51,7 @@ export class World {
       store,
       ...(this.options.limits ? { limits: this.options.limits } : {}),
       ...(this.options.clock ? { clock: this.options.clock } : {}),
+      unsafeTestingAcceptAllCredentials: this.options.unsafeTestingAcceptAllCredentials ?? false,
     });
     return { identity, client, store };
   }
