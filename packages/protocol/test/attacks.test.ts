@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   createCommit,
+  createGroupInfoWithExternalPubAndRatchetTree,
+  createProposal,
+  joinGroupExternal,
   defaultCredentialTypes,
   defaultProposalTypes,
   encode,
@@ -18,6 +21,7 @@ import {
 } from 'ts-mls';
 import {
   body,
+  createAuthenticationService,
   credentialAddress,
   encodeCredentialIdentity,
   ProtocolError,
@@ -276,6 +280,93 @@ for (const [suiteName, suite] of suites) {
       await land(a, await a.prepareSelfUpdate(), [b]);
       const { message } = await b.encrypt(body.text('you missed a commit'));
       await assert.rejects(c.process(message), (e) => ProtocolError.is(e, 'gap'));
+    });
+
+    it("ts-mls's commit creation, given this project's authentication service, refuses a ghost", async () => {
+      const world = new World(suite);
+      const [alice, bob] = [await world.person('alice'), await world.person('bob')];
+      const convs = await groupOf(world, alice, [bob]);
+      const context = await attackerContext(suite);
+      const { publicPackage: ghost } = await generateKeyPackage({
+        credential: credentialOf('bob', 9),
+        capabilities: {
+          ...defaultCapabilities(),
+          extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
+        },
+        cipherSuite: context.cipherSuite,
+      });
+      const honest = { ...context, authService: createAuthenticationService(world.directory) };
+      const add = [{ proposalType: defaultProposalTypes.add, add: { keyPackage: ghost } }];
+      await assert.rejects(
+        createCommit({ context: honest, state: rawState(get(convs, 'alice/1')), extraProposals: add }),
+      );
+      // Negative control: with the accept-all service the same commit is made.
+      await createCommit({ context, state: rawState(get(convs, 'alice/1')), extraProposals: add });
+    });
+
+    it('a standalone proposal to add a device is refused; members only propose to leave', async () => {
+      const world = new World(suite);
+      const [alice, bob] = [await world.person('alice'), await world.person('bob')];
+      const convs = await groupOf(world, alice, [bob]);
+      const context = await attackerContext(suite);
+      const { publicPackage: ghost } = await generateKeyPackage({
+        credential: credentialOf('bob', 9),
+        capabilities: {
+          ...defaultCapabilities(),
+          extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
+        },
+        cipherSuite: context.cipherSuite,
+      });
+      const { message } = await createProposal({
+        context,
+        state: rawState(get(convs, 'bob/1')),
+        proposal: { proposalType: defaultProposalTypes.add, add: { keyPackage: ghost } },
+      });
+      await assert.rejects(get(convs, 'alice/1').process(encode(mlsMessageEncoder, message)), (e) =>
+        ProtocolError.is(e, 'not-allowed'),
+      );
+    });
+
+    it('an external commit (an outsider joining by GroupInfo) is refused, although ts-mls accepts it', async () => {
+      const world = new World(suite);
+      const [alice, bob, eve] = [
+        await world.person('alice'),
+        await world.person('bob'),
+        await world.person('eve'),
+      ];
+      const convs = await groupOf(world, alice, [bob]);
+      const context = await attackerContext(suite);
+      const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(
+        rawState(get(convs, 'bob/1')),
+        [],
+        context.cipherSuite,
+      );
+      const { publicPackage, privatePackage } = await generateKeyPackage({
+        credential: credentialOf('eve', 1),
+        capabilities: {
+          ...defaultCapabilities(),
+          extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
+        },
+        cipherSuite: context.cipherSuite,
+      });
+      void eve;
+      const { publicMessage } = await joinGroupExternal({
+        context,
+        groupInfo,
+        keyPackage: publicPackage,
+        privateKeys: privatePackage,
+        resync: false,
+      });
+      const bytes = encode(mlsMessageEncoder, { version: 1, wireformat: 1, publicMessage });
+      await assert.rejects(get(convs, 'alice/1').process(bytes), (e) =>
+        ProtocolError.is(e, 'public-message-refused'),
+      );
+      const processed = await processMessage({
+        context,
+        state: rawState(get(convs, 'alice/1')),
+        message: { version: 1, wireformat: 1, publicMessage },
+      });
+      assert.equal(processed.kind, 'newState');
     });
 
     it('a PublicMessage commit is refused, although ts-mls itself would accept it', async () => {
