@@ -120,3 +120,5 @@ export {
   type RouteName,
 } from './routes.js';
 export * from './gen/ghostproof/api/v1/api_pb.js';
+/** Types for working with the generated schemas without depending on @bufbuild/protobuf. */
+export type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';

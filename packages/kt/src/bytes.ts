@@ -43,10 +43,24 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+const HEX_DIGITS = '0123456789abcdef';
+
 export function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
+  const codes = new Array<number>(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    codes[2 * i] = HEX_DIGITS.charCodeAt(bytes[i]! >> 4);
+    codes[2 * i + 1] = HEX_DIGITS.charCodeAt(bytes[i]! & 15);
+  }
+  // One flat string: building it by `+=` would keep a rope of 2n pieces alive per key.
+  return String.fromCharCode(...codes);
+}
+
+/**
+ * A compact map key for a byte string: one character per byte, built flat. Hex would double
+ * the size of the maps the operator keeps per account.
+ */
+export function bytesKey(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes);
 }
 
 export function fromHex(hex: string): Uint8Array {

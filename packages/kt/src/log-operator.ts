@@ -4,7 +4,7 @@
 // and produces lookup, monitoring, consistency and audit proofs. State lives in memory and is
 // journaled through a KtStore; `open` rebuilds it from the store.
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { checkBytes, checkInteger, equalBytes, toHex } from './bytes.js';
+import { bytesKey, checkBytes, checkInteger, equalBytes } from './bytes.js';
 import { noteVerifierKey, signCheckpoint, type NoteVerifierKey } from './checkpoint.js';
 import { KtError } from './errors.js';
 import { NONCE_LENGTH, ZERO_HEAD, commitValue, hashHistory } from './hashing.js';
@@ -158,7 +158,7 @@ export class KtLogOperator {
 
   private queue(u: KtUpdateRecord): void {
     this.pending.push(u);
-    this.pendingHeads.set(toHex(u.label), { version: u.version, head: u.head });
+    this.pendingHeads.set(bytesKey(u.label), { version: u.version, head: u.head });
   }
 
   private checkUsable(): void {
@@ -178,7 +178,7 @@ export class KtLogOperator {
     const valueCopy = value.slice();
     return this.mutex.run(async () => {
       this.checkUsable();
-      const key = toHex(label);
+      const key = bytesKey(label);
       const current = this.pendingHeads.get(key) ?? this.tree.get(label);
       const version = (current?.version ?? 0) + 1;
       const nonce = (this.options.randomBytes ?? randomBytes)(NONCE_LENGTH);
@@ -204,7 +204,7 @@ export class KtLogOperator {
       this.checkUsable();
       const updates = this.pending;
       const labels = new Map<string, Uint8Array>();
-      for (const u of updates) labels.set(toHex(u.label), u.label);
+      for (const u of updates) labels.set(bytesKey(u.label), u.label);
       // The old tree, pruned to the labels that change: what an auditor replays.
       const before = this.tree.prove([...labels.values()]);
       const delta: EpochDelta = {

@@ -4,7 +4,7 @@
 // durable record: accepted updates, and each published epoch with its signed checkpoint and
 // the delta an auditor needs. Nothing secret is stored here: the VRF and checkpoint signing
 // keys stay outside the database (DESIGN.md, "Key transparency").
-import { toHex } from './bytes.js';
+import { bytesKey } from './bytes.js';
 import type { LogEntry } from './log-entry.js';
 
 /** One version of one account, as accepted by `KtLogOperator.append`. */
@@ -55,7 +55,7 @@ export class MemoryKtStore implements KtStore {
 
   async addPending(update: KtUpdateRecord): Promise<void> {
     this.pending.push(update);
-    const key = toHex(update.label);
+    const key = bytesKey(update.label);
     let list = this.versions.get(key);
     if (list === undefined) this.versions.set(key, (list = []));
     list[update.version - 1] = update;
@@ -79,7 +79,7 @@ export class MemoryKtStore implements KtStore {
   }
 
   async getUpdate(label: Uint8Array, version: number): Promise<KtUpdateRecord | undefined> {
-    return this.versions.get(toHex(label))?.[version - 1];
+    return this.versions.get(bytesKey(label))?.[version - 1];
   }
 
   /** Test hook: the raw epoch list, to model a server that rewrites its own history. */
