@@ -60,3 +60,4 @@ export {
 } from './conversation.js';
 export { MemoryProtocolStore, type ProtocolStore, type StoredKeyPackage } from './store.js';
 export { ProtocolClient, type ProtocolClientOptions } from './client.js';
+export { safetyNumber, type SafetyNumber, type SafetyNumberParty } from './safety-number.js';
