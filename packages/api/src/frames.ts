@@ -139,6 +139,14 @@ export function encodeClientFrame(
   return bytes;
 }
 
+/**
+ * Encodes a ClientFrame without checking its rules. For tests of servers only: a real
+ * client uses encodeClientFrame, which refuses to send a frame the server would refuse.
+ */
+export function unsafeTestingEncodeClientFrame(init: MessageInitShape<typeof ClientFrameSchema>): Uint8Array {
+  return toBinary(ClientFrameSchema, create(ClientFrameSchema, init));
+}
+
 export function encodeServerFrame(init: MessageInitShape<typeof ServerFrameSchema>): Uint8Array {
   return toBinary(ServerFrameSchema, create(ServerFrameSchema, init));
 }

@@ -95,6 +95,7 @@ export {
   encodeServerFrame,
   errorFrame,
   errorFromBody,
+  unsafeTestingEncodeClientFrame,
   validateClientFrame,
   type FrameLimits,
 } from './frames.js';

@@ -1,0 +1,33 @@
+// Cross-node delivery: when a message is stored for a mailbox, the node holding that
+// mailbox's live connection must learn of it. One interface, two adapters: in-process for a
+// single node (local.ts) and NATS for several (planned). A notification carries the stored
+// entry, so a connected device gets it without a read from storage; a missed notification
+// costs only latency, because a session reads its mailbox from storage on every (re)connect
+// and whenever it fell behind.
+import type { DeliveryKind, MailboxKey } from '../storage/store.js';
+
+export interface DeliveryNotice {
+  readonly seq: number;
+  readonly messageId: Uint8Array;
+  readonly kind: DeliveryKind;
+  readonly body: Uint8Array;
+  readonly receivedAt: number;
+  /** The encoded ServerFrame for this delivery: the same bytes for every recipient. */
+  readonly frame: Uint8Array;
+}
+
+export interface MailboxListener {
+  deliver(notice: DeliveryNotice): void;
+}
+
+export interface DeliveryBus {
+  publish(mailbox: MailboxKey, notice: DeliveryNotice): void;
+  /** Registers the live connection of a mailbox; returns the function that unregisters it. */
+  subscribe(mailbox: MailboxKey, listener: MailboxListener): () => void;
+  /** The live listener of a mailbox, if any (to replace an older connection). */
+  listenerOf(mailbox: MailboxKey): MailboxListener | undefined;
+}
+
+export function mailboxKeyString(mailbox: MailboxKey): string {
+  return `${mailbox.accountId}/${mailbox.deviceId}`;
+}

@@ -1,0 +1,213 @@
+// The server's configuration: what createServer accepts (ServerOptions, everything but the
+// data directory optional) and the validated object it runs on (ServerConfig). Reading flags
+// and the environment is the app's job (apps/cli/src/config); this module only checks values
+// and fills in defaults, so a library user gets the same checks as the command line.
+import { defaultLimits, type Limits } from '@ghostproof/api';
+import type { AccountLog } from './services/account-log.js';
+import type { LogOptions, Logger } from './logger.js';
+import type { RateLimit } from './rate-limit.js';
+import type { SqliteSynchronous } from './storage/sqlite.js';
+import type { Store } from './storage/store.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export interface RateLimits {
+  readonly registrationsPerAddress: RateLimit;
+  /** Challenges and sign-ins. */
+  readonly signInsPerAddress: RateLimit;
+  /** Device-list lookups. */
+  readonly lookupsPerRequester: RateLimit;
+  /** Key-package claims, counted per target account claimed. */
+  readonly claimsPerRequester: RateLimit;
+  /** Key-package claims of one device by anyone: stops draining its one-time packages. */
+  readonly claimsPerTarget: RateLimit;
+  /** Messages, commits and group creations. */
+  readonly sendsPerDevice: RateLimit;
+  readonly keyPackageUploadsPerDevice: RateLimit;
+  readonly attachmentUploadsPerDevice: RateLimit;
+  /** Attachment downloads per address (the capability is the credential). */
+  readonly attachmentDownloadsPerAddress: RateLimit;
+}
+
+export const defaultRateLimits: RateLimits = {
+  registrationsPerAddress: { limit: 10, windowMs: HOUR },
+  signInsPerAddress: { limit: 120, windowMs: MINUTE },
+  lookupsPerRequester: { limit: 1000, windowMs: HOUR },
+  claimsPerRequester: { limit: 1000, windowMs: HOUR },
+  claimsPerTarget: { limit: 200, windowMs: HOUR },
+  sendsPerDevice: { limit: 600, windowMs: 10 * SECOND },
+  keyPackageUploadsPerDevice: { limit: 100, windowMs: HOUR },
+  attachmentUploadsPerDevice: { limit: 200, windowMs: HOUR },
+  attachmentDownloadsPerAddress: { limit: 2000, windowMs: HOUR },
+};
+
+export interface TlsOptions {
+  readonly certPath: string;
+  readonly keyPath: string;
+}
+
+export interface ServerOptions {
+  /** Directory for the database and attachments; created if missing. */
+  readonly dataDir: string;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** The public origin devices sign at sign-in; default scheme://host:port as listened. */
+  readonly origin?: string;
+  readonly tls?: TlsOptions;
+  readonly limits?: Partial<Limits>;
+  readonly messageTtlMs?: number;
+  readonly attachmentTtlMs?: number;
+  readonly sessionTtlMs?: number;
+  readonly challengeTtlMs?: number;
+  /** How long a claimed KeyPackageRef routes a Welcome. */
+  readonly claimTtlMs?: number;
+  readonly rates?: Partial<RateLimits>;
+  readonly invites?: {
+    readonly required: boolean;
+    readonly codes?: readonly string[];
+    readonly usesPerCode?: number;
+  };
+  readonly sqlite?: { readonly synchronous?: SqliteSynchronous };
+  /** A storage adapter to use instead of SQLite in dataDir. */
+  readonly store?: Store;
+  /** Where accepted account updates go; default: recorded in the store. */
+  readonly accountLog?: AccountLog;
+  readonly log?: LogOptions | Logger;
+  /** /metrics: on by default; with a token it requires `Authorization: Bearer <token>`. */
+  readonly metrics?: {
+    readonly enabled?: boolean;
+    readonly token?: string;
+    readonly defaultMetrics?: boolean;
+  };
+  /** Take the client address from X-Forwarded-For (behind a reverse proxy). */
+  readonly trustProxy?: boolean;
+  /** Deliveries in flight (sent, not acknowledged) per connection. */
+  readonly deliveryWindow?: number;
+  readonly sweepIntervalMs?: number;
+  readonly maxConnections?: number;
+  /** Time a new WebSocket has to authenticate. */
+  readonly authTimeoutMs?: number;
+  /** WebSocket ping interval; a connection that misses two pongs is closed. */
+  readonly pingIntervalMs?: number;
+  /** Aborting it shuts the server down gracefully. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds since 1970; for tests of expiry. */
+  readonly clock?: () => number;
+}
+
+export interface ServerConfig {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly origin: string | undefined;
+  readonly tls: TlsOptions | undefined;
+  readonly limits: Limits;
+  readonly messageTtlMs: number;
+  readonly attachmentTtlMs: number;
+  readonly sessionTtlMs: number;
+  readonly challengeTtlMs: number;
+  readonly claimTtlMs: number;
+  readonly rates: RateLimits;
+  readonly invites: {
+    readonly required: boolean;
+    readonly codes: readonly string[];
+    readonly usesPerCode: number;
+  };
+  readonly sqliteSynchronous: SqliteSynchronous;
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly token: string | undefined;
+    readonly defaultMetrics: boolean;
+  };
+  readonly trustProxy: boolean;
+  readonly deliveryWindow: number;
+  readonly sweepIntervalMs: number;
+  readonly maxConnections: number;
+  readonly authTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly clock: () => number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function positive(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new ConfigError(`${name}: expected an integer from 1 to ${max}`);
+  }
+  return value;
+}
+
+function checkRate(name: string, rate: RateLimit): RateLimit {
+  positive(`${name}.limit`, rate.limit);
+  positive(`${name}.windowMs`, rate.windowMs);
+  return rate;
+}
+
+export function resolveConfig(options: ServerOptions): ServerConfig {
+  if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
+    throw new ConfigError('dataDir: required');
+  }
+  const port = options.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('port: expected 0 to 65535');
+  const limits: Limits = { ...defaultLimits, ...options.limits };
+  for (const [name, value] of Object.entries(limits) as [string, number][]) positive(`limits.${name}`, value);
+  if (
+    limits.frameBytes < limits.handshakeMessageBytes ||
+    limits.frameBytes < limits.applicationMessageBytes
+  ) {
+    throw new ConfigError('limits.frameBytes: must hold the largest message');
+  }
+  if (limits.frameBytes > 2 ** 31 - 1) throw new ConfigError('limits.frameBytes: at most 2 GiB');
+  const rates = { ...defaultRateLimits, ...options.rates };
+  for (const [name, rate] of Object.entries<RateLimit>(rates)) checkRate(`rates.${name}`, rate);
+  const invites = {
+    required: options.invites?.required ?? false,
+    codes: options.invites?.codes ?? [],
+    usesPerCode: positive('invites.usesPerCode', options.invites?.usesPerCode ?? 1),
+  };
+  for (const code of invites.codes) {
+    if (typeof code !== 'string' || code.length < 8 || code.length > 128) {
+      throw new ConfigError('invites.codes: each code 8 to 128 characters');
+    }
+  }
+  const synchronous = options.sqlite?.synchronous ?? 'full';
+  if (synchronous !== 'full' && synchronous !== 'normal')
+    throw new ConfigError('sqlite.synchronous: full or normal');
+  if (options.tls && (!options.tls.certPath || !options.tls.keyPath)) {
+    throw new ConfigError('tls: both certPath and keyPath');
+  }
+  return {
+    dataDir: options.dataDir,
+    host: options.host ?? '127.0.0.1',
+    port,
+    origin: options.origin,
+    tls: options.tls,
+    limits,
+    messageTtlMs: positive('messageTtlMs', options.messageTtlMs ?? 30 * DAY),
+    attachmentTtlMs: positive('attachmentTtlMs', options.attachmentTtlMs ?? 30 * DAY),
+    sessionTtlMs: positive('sessionTtlMs', options.sessionTtlMs ?? 30 * DAY),
+    challengeTtlMs: positive('challengeTtlMs', options.challengeTtlMs ?? MINUTE),
+    claimTtlMs: positive('claimTtlMs', options.claimTtlMs ?? 30 * DAY),
+    rates,
+    invites,
+    sqliteSynchronous: synchronous,
+    metrics: {
+      enabled: options.metrics?.enabled ?? true,
+      token: options.metrics?.token,
+      defaultMetrics: options.metrics?.defaultMetrics ?? true,
+    },
+    trustProxy: options.trustProxy ?? false,
+    deliveryWindow: positive('deliveryWindow', options.deliveryWindow ?? 256, 100_000),
+    sweepIntervalMs: positive('sweepIntervalMs', options.sweepIntervalMs ?? MINUTE),
+    maxConnections: positive('maxConnections', options.maxConnections ?? 50_000),
+    authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs ?? 10 * SECOND),
+    pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs ?? 30 * SECOND),
+    clock: options.clock ?? Date.now,
+  };
+}

@@ -1,0 +1,134 @@
+// The SQLite schema, versioned: `schema_version` holds the version the file is at, and each
+// migration moves it up by one inside a transaction. Secrets (session tokens, invite codes,
+// attachment capabilities) are stored only as SHA-256 hashes; message bodies are the MLS
+// ciphertext as received, kept until every recipient acknowledged it or it expired.
+
+export const SCHEMA_VERSION = 1;
+
+export const migrations: readonly string[] = [
+  // 0 → 1
+  `
+  CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    skeleton TEXT NOT NULL UNIQUE,
+    identity_key BLOB NOT NULL,
+    sequence INTEGER NOT NULL,
+    device_list BLOB NOT NULL,
+    max_device_id INTEGER NOT NULL,
+    logged_sequence INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  -- Skeletons of deleted accounts: the name and its lookalikes are never registered again.
+  CREATE TABLE username_tombstones (
+    skeleton TEXT PRIMARY KEY,
+    deleted_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE devices (
+    account_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    signature_key BLOB NOT NULL,
+    PRIMARY KEY (account_id, device_id)
+  ) WITHOUT ROWID;
+  -- The in-process AccountLog: every accepted account update, in order.
+  CREATE TABLE account_updates (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    device_list BLOB,
+    at INTEGER NOT NULL,
+    UNIQUE (username, version)
+  );
+  CREATE TABLE invites (
+    code_hash BLOB PRIMARY KEY,
+    uses_left INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE sessions (
+    token_hash BLOB PRIMARY KEY,
+    account_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX sessions_by_device ON sessions (account_id, device_id);
+  CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+  CREATE TABLE key_packages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    ref BLOB NOT NULL UNIQUE,
+    body BLOB NOT NULL,
+    last_resort INTEGER NOT NULL,
+    not_after INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX key_packages_by_device ON key_packages (account_id, device_id, last_resort, id);
+  CREATE INDEX key_packages_by_expiry ON key_packages (not_after);
+  -- Which mailbox each claimed KeyPackageRef belongs to: how a Welcome is routed.
+  CREATE TABLE key_package_claims (
+    ref BLOB PRIMARY KEY,
+    account_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    claimed_by INTEGER NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX claims_by_device ON key_package_claims (account_id, device_id);
+  CREATE INDEX claims_by_expiry ON key_package_claims (expires_at);
+  CREATE TABLE groups (
+    id BLOB PRIMARY KEY,
+    epoch INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  -- The routing list: which mailboxes get the group's messages.
+  CREATE TABLE group_members (
+    group_id BLOB NOT NULL,
+    account_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    PRIMARY KEY (group_id, account_id, device_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX members_by_device ON group_members (account_id, device_id);
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    kind INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX messages_by_expiry ON messages (expires_at);
+  CREATE TABLE mailbox_entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    message_seq INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX entries_by_mailbox ON mailbox_entries (account_id, device_id, seq);
+  CREATE INDEX entries_by_message ON mailbox_entries (message_seq);
+  CREATE INDEX entries_by_expiry ON mailbox_entries (expires_at);
+  -- Idempotency: the answer given to each (sender, client id), for resends.
+  CREATE TABLE sends (
+    account_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    client_id BLOB NOT NULL,
+    content_hash BLOB NOT NULL,
+    message_id BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, device_id, client_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX sends_by_expiry ON sends (expires_at);
+  CREATE TABLE attachments (
+    id BLOB PRIMARY KEY,
+    token_hash BLOB NOT NULL,
+    account_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX attachments_by_expiry ON attachments (expires_at);
+  `,
+];

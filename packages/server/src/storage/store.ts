@@ -1,0 +1,254 @@
+// The storage interface of the server. Every method is asynchronous and each write method
+// is one atomic unit (a transaction, or a savepoint inside a group commit), so that an
+// adapter can batch: SQLite commits all writes of one event-loop tick together, and the
+// PostgreSQL adapter will pipeline batched statements. Methods speak in the server's terms
+// (register an account, sequence a commit, claim a key package), not in SQL, so each
+// adapter can keep its own schema. The checks that must happen inside the transaction
+// (epoch compare-and-set, routing-list membership, idempotency by client id) are part of the
+// contract, not of the caller.
+
+/** Internal account id; never leaves the server. */
+export type AccountId = number;
+
+/** A device's mailbox inside the server: (account, device id). */
+export interface MailboxKey {
+  readonly accountId: AccountId;
+  readonly deviceId: number;
+}
+
+/** A mailbox as clients name it. */
+export interface MailboxName {
+  readonly username: string;
+  readonly deviceId: number;
+}
+
+export interface DeviceRecord {
+  readonly deviceId: number;
+  readonly signatureKey: Uint8Array;
+}
+
+export interface AccountRecord {
+  readonly id: AccountId;
+  readonly username: string;
+  readonly identityKey: Uint8Array;
+  /** The device list's sequence: the account's version in key transparency. */
+  readonly sequence: bigint;
+  readonly signedDeviceList: Uint8Array;
+  readonly devices: readonly DeviceRecord[];
+  /** Highest device id the account ever used; new devices must use higher ids. */
+  readonly maxDeviceId: number;
+  /** Highest sequence that the AccountLog confirmed. */
+  readonly loggedSequence: bigint;
+  readonly createdAt: number;
+}
+
+export interface NewAccount {
+  readonly username: string;
+  readonly skeleton: string;
+  readonly identityKey: Uint8Array;
+  readonly signedDeviceList: Uint8Array;
+  readonly devices: readonly DeviceRecord[];
+  /** SHA-256 of the invite code, when the server requires one. */
+  readonly inviteHash?: Uint8Array;
+  readonly now: number;
+}
+
+export interface DeviceListChange {
+  readonly accountId: AccountId;
+  /** Compare-and-set: the update applies only if the stored sequence is this one. */
+  readonly expectedSequence: bigint;
+  readonly sequence: bigint;
+  readonly signedDeviceList: Uint8Array;
+  readonly devices: readonly DeviceRecord[];
+}
+
+/** One accepted account update, as the AccountLog records it. */
+export interface AccountUpdate {
+  readonly username: string;
+  /** The account's version; grows by exactly one per update. */
+  readonly version: bigint;
+  /** The signed device list of this version; null when the account was deleted. */
+  readonly signedDeviceList: Uint8Array | null;
+  readonly at: number;
+}
+
+export interface SessionRecord {
+  readonly accountId: AccountId;
+  readonly username: string;
+  readonly deviceId: number;
+  readonly expiresAt: number;
+}
+
+export interface StoredKeyPackage {
+  /** KeyPackageRef: how a Welcome names it. */
+  readonly ref: Uint8Array;
+  /** The MLSMessage as uploaded. */
+  readonly body: Uint8Array;
+  /** Milliseconds since 1970 after which it is never handed out. */
+  readonly notAfter: number;
+}
+
+export interface KeyPackageCount {
+  readonly oneTime: number;
+  readonly lastResort: boolean;
+}
+
+export interface ClaimResult {
+  readonly deviceId: number;
+  /** Undefined when the device has no usable key package. */
+  readonly keyPackage?: Uint8Array;
+  readonly lastResort: boolean;
+}
+
+export type DeliveryKind = 'message' | 'commit' | 'welcome';
+
+/** A message stored for delivery: the body once, plus one mailbox entry per recipient. */
+export interface StoredDelivery {
+  /** Position in the recipient's mailbox; grows with every entry. */
+  readonly seq: number;
+  readonly messageId: Uint8Array;
+  readonly kind: DeliveryKind;
+  readonly body: Uint8Array;
+  readonly receivedAt: number;
+}
+
+/** A new delivery for the live bus: who must get which entry. */
+export interface Fanout {
+  readonly mailbox: MailboxKey;
+  readonly seq: number;
+}
+
+export interface AcceptedSend {
+  readonly messageId: Uint8Array;
+  readonly epoch: bigint;
+  readonly acceptedAt: number;
+  /** True when this answers a resend with the same client id. */
+  readonly duplicate: boolean;
+  /** Entries created (empty for a duplicate); the caller notifies the recipients. */
+  readonly deliveries: readonly {
+    readonly kind: DeliveryKind;
+    readonly messageId: Uint8Array;
+    readonly fanout: readonly Fanout[];
+  }[];
+}
+
+export interface SendIdentity {
+  readonly sender: MailboxKey;
+  /** Client-chosen id: a resend with the same id and body is answered as before. */
+  readonly clientId: Uint8Array;
+  /** Hash of the request's content: the same client id with other content is a conflict. */
+  readonly contentHash: Uint8Array;
+  readonly now: number;
+  /** When undelivered entries and the idempotency record expire. */
+  readonly expiresAt: number;
+}
+
+export interface MessageInput extends SendIdentity {
+  readonly groupId: Uint8Array;
+  readonly body: Uint8Array;
+}
+
+export interface CommitInput extends SendIdentity {
+  readonly groupId: Uint8Array;
+  /** The epoch in the commit's header: must equal the group's current epoch. */
+  readonly epoch: bigint;
+  readonly commit: Uint8Array;
+  /** The Welcome, delivered to the mailboxes its KeyPackageRefs were claimed for. */
+  readonly welcome?: { readonly body: Uint8Array; readonly keyPackageRefs: readonly Uint8Array[] };
+  readonly remove: readonly MailboxName[];
+  /** Largest routing list allowed after the commit. */
+  readonly maxMembers: number;
+}
+
+export interface RoutingList {
+  readonly epoch: bigint;
+  readonly members: readonly MailboxName[];
+}
+
+export interface AttachmentRecord {
+  readonly id: Uint8Array;
+  readonly tokenHash: Uint8Array;
+  readonly size: number;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface PurgeResult {
+  readonly messages: number;
+  readonly entries: number;
+  /** Attachments whose rows were removed; the caller deletes their files. */
+  readonly attachments: readonly Uint8Array[];
+}
+
+export interface Store {
+  // Accounts. createAccount throws ApiError('username-taken') when the skeleton is or was
+  // registered, ApiError('invite-required') when an invite is given but unknown or spent.
+  createAccount(account: NewAccount): Promise<AccountRecord>;
+  accountByUsername(username: string): Promise<AccountRecord | undefined>;
+  accountById(id: AccountId): Promise<AccountRecord | undefined>;
+  /**
+   * Applies a new device list (compare-and-set on the sequence, else 'stale-sequence').
+   * Removed devices lose their mailbox, key packages, sessions and routing-list places.
+   */
+  updateDeviceList(change: DeviceListChange): Promise<AccountRecord>;
+  /** Deletes everything of the account and keeps its skeleton so the name is never reused. */
+  deleteAccount(accountId: AccountId, now: number): Promise<void>;
+  markLogged(accountId: AccountId, sequence: bigint): Promise<void>;
+  /** Accounts whose newest sequence the AccountLog has not confirmed (after a crash). */
+  accountsAwaitingLog(): Promise<AccountRecord[]>;
+  /** The simple AccountLog's records (until key transparency backs the log). */
+  appendAccountUpdate(update: AccountUpdate): Promise<void>;
+  accountUpdates(username: string): Promise<AccountUpdate[]>;
+
+  // Invites: codes are stored as SHA-256 hashes.
+  addInvites(codeHashes: readonly Uint8Array[], uses: number, expiresAt: number): Promise<void>;
+
+  // Sessions: tokens are stored as SHA-256 hashes.
+  createSession(tokenHash: Uint8Array, mailbox: MailboxKey, expiresAt: number): Promise<void>;
+  sessionByTokenHash(tokenHash: Uint8Array, now: number): Promise<SessionRecord | undefined>;
+
+  // Key packages.
+  addKeyPackages(input: {
+    readonly mailbox: MailboxKey;
+    readonly oneTime: readonly StoredKeyPackage[];
+    readonly lastResort?: StoredKeyPackage;
+    readonly maxOneTime: number;
+    readonly now: number;
+  }): Promise<KeyPackageCount>;
+  countKeyPackages(mailbox: MailboxKey, now: number): Promise<KeyPackageCount>;
+  /** Hands out one key package per device (one-time first) and records each claim's ref. */
+  claimKeyPackages(input: {
+    readonly target: AccountId;
+    readonly deviceIds: readonly number[];
+    readonly claimer: MailboxKey;
+    readonly now: number;
+    readonly claimExpiresAt: number;
+  }): Promise<ClaimResult[]>;
+
+  // Groups and messages.
+  /** Registers a group at epoch 0 with the creator's mailbox; 'conflict' if the id was ever used. */
+  createGroup(groupId: Uint8Array, creator: MailboxKey, now: number): Promise<RoutingList>;
+  /** The routing list, if `member` is on it; 'forbidden' otherwise (also for unknown groups). */
+  routingList(groupId: Uint8Array, member: MailboxKey): Promise<RoutingList>;
+  /** Stores an application message or proposal for every other mailbox on the routing list. */
+  storeMessage(input: MessageInput): Promise<AcceptedSend>;
+  /** Epoch compare-and-set; commit, Welcome and routing-list change in one transaction. */
+  sequenceCommit(input: CommitInput): Promise<AcceptedSend>;
+  /** Undelivered entries of a mailbox after `afterSeq`, oldest first. */
+  pendingDeliveries(
+    mailbox: MailboxKey,
+    afterSeq: number,
+    limit: number,
+    now: number,
+  ): Promise<StoredDelivery[]>;
+  /** Deletes acknowledged entries of this mailbox only; returns how many existed. */
+  ack(mailbox: MailboxKey, messageIds: readonly Uint8Array[]): Promise<number>;
+
+  // Attachments (metadata; the blobs live on disk).
+  createAttachment(record: AttachmentRecord, owner: MailboxKey): Promise<void>;
+  attachment(id: Uint8Array, now: number): Promise<AttachmentRecord | undefined>;
+
+  /** Removes everything past its expiry. */
+  purgeExpired(now: number): Promise<PurgeResult>;
+  close(): Promise<void>;
+}
