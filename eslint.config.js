@@ -75,6 +75,11 @@ export default tseslint.config(
     patterns: [noNodeBuiltins],
   }),
   restrict(['packages/server/src/**/*.ts'], { paths: [noTsMls, noProtocol] }),
+  restrict(['packages/client/src/**/*.ts'], {
+    ignores: ['packages/client/src/node/**', 'packages/client/src/node.ts'],
+    paths: [noTsMls],
+    patterns: [noNodeBuiltins],
+  }),
   {
     files: ['scripts/**', 'bench/**', '**/test/**', 'apps/cli/**'],
     rules: { 'no-console': 'off' },

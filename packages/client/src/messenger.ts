@@ -1,0 +1,1048 @@
+// The Messenger: one device of one account, talking to one server. It joins the protocol
+// (packages/protocol) to the API (packages/api) over a reconnecting WebSocket, keeps
+// everything in a ClientStore, and reports what a person would see as events. Outgoing
+// messages go through a durable outbox (sent again after a restart, each stored once by the
+// server); redelivered messages are recognised by their server id and dropped.
+import type { ServerInfoSchema } from '@ghostproof/api';
+import {
+  ApiError,
+  readMlsMessageHeader,
+  routes,
+  signInSignatureInput,
+  DeliveryKind,
+  type Delivery,
+  type DeviceList,
+  type MessageShape,
+  type Mailbox,
+} from '@ghostproof/api';
+import { createPlatformPrimitives, defaultCiphersuite, type CiphersuiteId } from '@ghostproof/crypto';
+import {
+  body as contentBody,
+  createAccount,
+  ProtocolClient,
+  ProtocolError,
+  safetyNumber,
+  type Content,
+  type Conversation,
+  type DeviceAddress,
+  type PendingCommit,
+  type ProtocolLimits,
+  type RosterEvent,
+  type SafetyNumber,
+  Receipt_Kind,
+} from '@ghostproof/protocol';
+import { Connection, type ConnectionState, type WebSocketFactory } from './connection.js';
+import { ServerDirectory, type IdentityChange } from './directory.js';
+import { ClientError } from './errors.js';
+import { HttpApi, type Fetch } from './http.js';
+import { fromHex, randomBytes, toHex } from './bytes.js';
+import type {
+  AttachmentInfo,
+  ClientStore,
+  Contact,
+  ConversationInfo,
+  OutboxEntry,
+  StoredIdentity,
+  StoredMessage,
+} from './store.js';
+
+export const SELF_UPDATE_INTERVAL_MS = 7 * 24 * 3600 * 1000;
+export const SELF_UPDATE_MESSAGES = 1000;
+const KEY_PACKAGE_LOW_WATER = 10;
+const KEY_PACKAGE_BATCH = 20;
+const COMMIT_ATTEMPTS = 4;
+
+export type Alarm =
+  | {
+      readonly kind: 'invalid-commit' | 'fork' | 'gap' | 'tampered' | 'replay';
+      readonly conversationId: string;
+    }
+  | { readonly kind: 'rejected-credential'; readonly conversationId: string }
+  | {
+      readonly kind: 'routing-mismatch';
+      readonly conversationId: string;
+      /** Mailboxes the server delivers to that are not devices on the roster (ghosts). */
+      readonly extra: readonly DeviceAddress[];
+      /** Roster devices the server does not deliver to (withheld delivery). */
+      readonly missing: readonly DeviceAddress[];
+    };
+
+export interface MessengerEvents {
+  message: { conversationId: string; message: StoredMessage };
+  edit: { conversationId: string; message: StoredMessage };
+  delete: { conversationId: string; messageId: string };
+  reaction: { conversationId: string; message: StoredMessage };
+  receipt: { conversationId: string; message: StoredMessage };
+  typing: { conversationId: string; from: DeviceAddress; started: boolean };
+  roster: { conversationId: string; events: readonly RosterEvent[] };
+  conversation: { conversation: ConversationInfo };
+  request: { conversation: ConversationInfo };
+  'identity-changed': { username: string };
+  alarm: Alarm;
+  connection: { state: ConnectionState };
+}
+
+type Listener<T> = (event: T) => void;
+
+export interface MessengerOptions {
+  readonly serverUrl: string;
+  readonly store: ClientStore;
+  readonly createSocket: WebSocketFactory;
+  readonly fetch?: Fetch;
+  readonly clock?: () => number;
+  readonly limits?: Partial<ProtocolLimits>;
+  readonly cipherSuite?: CiphersuiteId;
+}
+
+function mailboxOf(address: DeviceAddress): Mailbox {
+  return { username: address.username, deviceId: address.deviceId } as Mailbox;
+}
+
+export class Messenger {
+  private readonly listeners = new Map<keyof MessengerEvents, Set<Listener<never>>>();
+  private readonly http: HttpApi;
+  private readonly clock: () => number;
+  private connection: Connection | undefined;
+  private protocol!: ProtocolClient;
+  private directory!: ServerDirectory;
+  private identity!: StoredIdentity;
+  private token: { value: Uint8Array; expiresAt: number } | undefined;
+  private origin: string | undefined;
+  private deliveryQueue: Promise<void> = Promise.resolve();
+  private readonly conversations = new Map<string, Conversation>();
+  private flushing: Promise<void> | undefined;
+
+  private constructor(private readonly options: MessengerOptions) {
+    this.http = new HttpApi(options.serverUrl, options.fetch);
+    this.clock = options.clock ?? Date.now;
+  }
+
+  // --- events ---------------------------------------------------------------------------
+
+  on<K extends keyof MessengerEvents>(kind: K, listener: Listener<MessengerEvents[K]>): () => void {
+    let set = this.listeners.get(kind);
+    if (!set) this.listeners.set(kind, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  private emit<K extends keyof MessengerEvents>(kind: K, event: MessengerEvents[K]): void {
+    for (const listener of this.listeners.get(kind) ?? []) (listener as Listener<MessengerEvents[K]>)(event);
+  }
+
+  // --- account --------------------------------------------------------------------------
+
+  /** Creates the account on the server with this device as its first device. */
+  static async register(options: MessengerOptions, username: string, inviteCode = ''): Promise<Messenger> {
+    const messenger = new Messenger(options);
+    if (await options.store.getIdentity())
+      throw new ClientError('not-registered', 'this profile already has an account');
+    const { account, device, deviceList } = await createAccount(username);
+    await messenger.http.call(routes.register, { body: { signedDeviceList: deviceList.signed, inviteCode } });
+    await options.store.putIdentity({
+      serverUrl: options.serverUrl,
+      username: account.username,
+      identityPublicKey: account.identityKey.publicKey,
+      identitySecretKey: account.identityKey.secretKey,
+      deviceId: device.deviceId,
+      devicePublicKey: device.signatureKey.publicKey,
+      deviceSecretKey: device.signatureKey.secretKey,
+      signedDeviceList: deviceList.signed,
+    });
+    await messenger.init();
+    await messenger.replenishKeyPackages();
+    return messenger;
+  }
+
+  /** Opens the account this profile registered. */
+  static async open(options: MessengerOptions): Promise<Messenger> {
+    const messenger = new Messenger(options);
+    await messenger.init();
+    return messenger;
+  }
+
+  private async init(): Promise<void> {
+    const identity = await this.options.store.getIdentity();
+    if (!identity) throw new ClientError('not-registered', 'no account in this profile');
+    this.identity = identity;
+    this.directory = new ServerDirectory(
+      this.http,
+      this.options.store,
+      () => this.sessionToken(false),
+      this.clock,
+      (change) => void this.onIdentityChange(change),
+    );
+    this.protocol = await ProtocolClient.create({
+      device: {
+        username: identity.username,
+        deviceId: identity.deviceId,
+        signatureKey: { publicKey: identity.devicePublicKey, secretKey: identity.deviceSecretKey },
+      },
+      directory: this.directory,
+      store: this.options.store,
+      clock: this.clock,
+      ...(this.options.limits ? { limits: this.options.limits } : {}),
+    });
+  }
+
+  get username(): string {
+    return this.identity.username;
+  }
+
+  get deviceId(): number {
+    return this.identity.deviceId;
+  }
+
+  private async serverInfo(): Promise<MessageShape<typeof ServerInfoSchema>> {
+    return this.http.call(routes.serverInfo);
+  }
+
+  /** Signs in with a structure this device builds itself (DESIGN.md): label, origin, nonces. */
+  private async sessionToken(refresh: boolean): Promise<Uint8Array> {
+    if (!refresh && this.token && this.token.expiresAt > this.clock() + 60_000) return this.token.value;
+    this.origin ??= (await this.serverInfo()).origin;
+    const challenge = await this.http.call(routes.challenge);
+    const clientNonce = randomBytes(32);
+    const platform = await createPlatformPrimitives();
+    const signature = await platform.ed25519.sign(
+      this.identity.deviceSecretKey,
+      signInSignatureInput({
+        origin: this.origin,
+        serverNonce: challenge.serverNonce,
+        clientNonce,
+        username: this.identity.username,
+        deviceId: this.identity.deviceId,
+      }),
+    );
+    const session = await this.http.call(routes.signIn, {
+      body: {
+        username: this.identity.username,
+        deviceId: this.identity.deviceId,
+        serverNonce: challenge.serverNonce,
+        clientNonce,
+        signature,
+      },
+    });
+    this.token = { value: session.sessionToken, expiresAt: Number(session.expiresAtMs) };
+    return session.sessionToken;
+  }
+
+  /** Connects (and keeps reconnecting) until `close()`. Resolves once online. */
+  async connect(): Promise<void> {
+    if (!this.connection) {
+      this.connection = new Connection({
+        baseUrl: this.options.serverUrl,
+        createSocket: this.options.createSocket,
+        sessionToken: (refresh) => this.sessionToken(refresh),
+        onDelivery: (delivery) => this.enqueueDelivery(delivery),
+        onState: (state) => {
+          this.emit('connection', { state });
+          if (state === 'online') void this.onOnline();
+        },
+      });
+      this.connection.start();
+    }
+    await this.connection.waitOnline();
+  }
+
+  private async onOnline(): Promise<void> {
+    try {
+      await this.flushOutbox();
+      await this.replenishKeyPackages();
+      await this.selfUpdateDue();
+    } catch {
+      // Retried on the next connection.
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connection?.close();
+    this.connection = undefined;
+    await this.deliveryQueue.catch(() => undefined);
+  }
+
+  private get conn(): Connection {
+    if (!this.connection) throw new ClientError('offline', 'not connected: call connect()');
+    return this.connection;
+  }
+
+  async replenishKeyPackages(): Promise<void> {
+    const token = await this.sessionToken(false);
+    const count = await this.http.call(routes.countKeyPackages, { token });
+    const suite = this.options.cipherSuite ?? defaultCiphersuite;
+    if (count.oneTime >= KEY_PACKAGE_LOW_WATER && count.lastResort) return;
+    const { oneTime, lastResort } = await this.protocol.generateKeyPackages(
+      count.oneTime >= KEY_PACKAGE_LOW_WATER ? 0 : KEY_PACKAGE_BATCH,
+      suite,
+    );
+    await this.http.call(routes.uploadKeyPackages, { token, body: { oneTime, lastResort } });
+  }
+
+  /** The verified device list of an account (signature checked, identity key pinned). */
+  async lookup(username: string): Promise<DeviceList> {
+    const list = await this.directory.lookup(username);
+    if (!list) throw new ClientError('unknown-user', 'no such account');
+    return list;
+  }
+
+  async safetyNumber(username: string): Promise<SafetyNumber> {
+    const list = await this.lookup(username);
+    return safetyNumber(
+      { username: this.identity.username, identityKey: this.identity.identityPublicKey },
+      { username: list.username, identityKey: list.identityKey },
+    );
+  }
+
+  async markVerified(username: string): Promise<void> {
+    await this.lookup(username);
+    const contact = await this.contact(username);
+    await this.options.store.putContact({ ...contact, verified: true, identityChangedAt: 0 });
+  }
+
+  /** Acknowledges a contact's new identity key; a verified contact becomes unverified. */
+  async acknowledgeIdentityChange(username: string): Promise<void> {
+    const contact = await this.contact(username);
+    await this.options.store.putContact({ ...contact, verified: false, identityChangedAt: 0 });
+  }
+
+  private async contact(username: string): Promise<Contact> {
+    const contact = await this.options.store.getContact(username);
+    if (!contact) throw new ClientError('unknown-user', 'no such contact');
+    return contact;
+  }
+
+  private async onIdentityChange(change: IdentityChange): Promise<void> {
+    this.emit('identity-changed', { username: change.username });
+  }
+
+  async block(username: string): Promise<void> {
+    await this.lookup(username).catch(() => undefined);
+    const contact = (await this.options.store.getContact(username)) ?? {
+      username,
+      identityKey: new Uint8Array(0),
+      verified: false,
+      blocked: false,
+      accepted: false,
+      identityChangedAt: 0,
+      displayName: '',
+    };
+    await this.options.store.putContact({ ...contact, blocked: true });
+    for (const info of await this.options.store.listConversationInfos()) {
+      if (info.status === 'request' && info.peer === username) await this.decline(info.id);
+    }
+  }
+
+  async unblock(username: string): Promise<void> {
+    const contact = await this.contact(username);
+    await this.options.store.putContact({ ...contact, blocked: false });
+  }
+
+  // --- conversations --------------------------------------------------------------------
+
+  async listConversations(): Promise<ConversationInfo[]> {
+    return (await this.options.store.listConversationInfos()).sort((a, b) => b.lastActivity - a.lastActivity);
+  }
+
+  async conversationInfo(id: string): Promise<ConversationInfo> {
+    const info = await this.options.store.getConversationInfo(id);
+    if (!info) throw new ClientError('unknown-conversation', 'no such conversation');
+    return info;
+  }
+
+  async members(id: string) {
+    return (await this.mls(id)).members;
+  }
+
+  async messages(id: string): Promise<StoredMessage[]> {
+    await this.options.store.deleteExpiredMessages(this.clock());
+    return this.options.store.listMessages(id);
+  }
+
+  private async mls(id: string): Promise<Conversation> {
+    const cached = this.conversations.get(id);
+    if (cached) return cached;
+    const conversation = await this.protocol.conversation(fromHex(id));
+    if (!conversation) throw new ClientError('unknown-conversation', 'no such conversation');
+    this.conversations.set(id, conversation);
+    return conversation;
+  }
+
+  /** The existing 1:1 conversation with `username`, or a new one. */
+  async direct(username: string): Promise<string> {
+    for (const info of await this.options.store.listConversationInfos()) {
+      if (info.kind === 'direct' && info.peer === username && info.status === 'active') return info.id;
+    }
+    return this.create('direct', [username], '');
+  }
+
+  async createGroup(name: string, usernames: readonly string[]): Promise<string> {
+    const id = await this.create('group', usernames, name);
+    if (name) await this.send(id, contentBody.groupName(name));
+    await this.send(id, contentBody.groupAdmins([this.identity.username]));
+    return id;
+  }
+
+  private async create(
+    kind: 'direct' | 'group',
+    usernames: readonly string[],
+    name: string,
+  ): Promise<string> {
+    const others = [...new Set(usernames.filter((u) => u !== this.identity.username))];
+    if (kind === 'direct' && others.length !== 1)
+      throw new ClientError('unknown-user', 'a 1:1 needs one other account');
+    for (const username of others) {
+      if ((await this.options.store.getContact(username))?.blocked)
+        throw new ClientError('blocked', 'account is blocked');
+    }
+    const conversation = await this.protocol.createConversation({
+      kind,
+      cipherSuite: this.options.cipherSuite ?? defaultCiphersuite,
+    });
+    const id = toHex(conversation.groupId);
+    await this.conn.request({ case: 'createGroup', value: { groupId: conversation.groupId } });
+    this.conversations.set(id, conversation);
+    const info: ConversationInfo = {
+      id,
+      kind,
+      status: 'active',
+      name,
+      admins: [this.identity.username],
+      ...(kind === 'direct' ? { peer: others[0]! } : {}),
+      unread: 0,
+      lastActivity: this.clock(),
+      sentSinceUpdate: 0,
+      lastUpdateAt: this.clock(),
+      disappearingSeconds: 0,
+    };
+    await this.options.store.putConversationInfo(info);
+    for (const username of others) await this.acceptContact(username);
+    if (others.length > 0) await this.addMembers(id, others);
+    this.emit('conversation', { conversation: info });
+    return id;
+  }
+
+  private async acceptContact(username: string): Promise<void> {
+    await this.lookup(username);
+    const contact = await this.contact(username);
+    if (!contact.accepted) await this.options.store.putContact({ ...contact, accepted: true });
+  }
+
+  /** Adds accounts (all their devices). Throws `missing-key-packages` naming none of them silently. */
+  async addMembers(id: string, usernames: readonly string[]): Promise<void> {
+    await this.commitWithRetry(id, async (conversation) => {
+      const additions = [];
+      for (const username of usernames) {
+        const claimed = await this.http.call(routes.claimKeyPackages, {
+          token: await this.sessionToken(false),
+          body: { username, deviceIds: [] },
+        });
+        additions.push({
+          username,
+          keyPackages: new Map(claimed.keyPackages.map((k) => [k.deviceId, k.keyPackage])),
+        });
+      }
+      const { pending, missing } = await conversation.prepareAddMembers(additions);
+      if (missing.length > 0 || !pending) {
+        throw new ClientError(
+          'missing-key-packages',
+          `no key package for ${missing.map((m) => `${m.username}/${m.deviceId}`).join(', ')}`,
+        );
+      }
+      return pending;
+    });
+  }
+
+  async removeMember(id: string, username: string): Promise<void> {
+    await this.commitWithRetry(id, (conversation) => conversation.prepareRemoveMembers([username]));
+  }
+
+  /** Leaves a conversation: a proposal the next committer includes. */
+  async leave(id: string): Promise<void> {
+    const conversation = await this.mls(id);
+    const message = await conversation.proposeLeave();
+    await this.enqueue(id, message);
+    const info = await this.conversationInfo(id);
+    await this.options.store.putConversationInfo({ ...info, status: 'left' });
+  }
+
+  async accept(id: string): Promise<void> {
+    const info = await this.conversationInfo(id);
+    await this.options.store.putConversationInfo({ ...info, status: 'active' });
+    for (const member of (await this.mls(id)).members) {
+      if (member.username !== this.identity.username) await this.acceptContact(member.username);
+    }
+  }
+
+  async decline(id: string): Promise<void> {
+    const info = await this.conversationInfo(id);
+    const conversation = await this.mls(id);
+    if (conversation.active) await this.enqueue(id, await conversation.proposeLeave());
+    await this.options.store.putConversationInfo({ ...info, status: 'declined' });
+  }
+
+  async selfUpdate(id: string): Promise<void> {
+    await this.commitWithRetry(id, (conversation) => conversation.prepareSelfUpdate());
+    const info = await this.conversationInfo(id);
+    await this.options.store.putConversationInfo({ ...info, sentSinceUpdate: 0, lastUpdateAt: this.clock() });
+  }
+
+  /** Every conversation whose last self-update is older than 7 days gets one (DESIGN.md). */
+  async selfUpdateDue(): Promise<void> {
+    for (const info of await this.options.store.listConversationInfos()) {
+      if (info.status !== 'active') continue;
+      if (this.clock() - info.lastUpdateAt >= SELF_UPDATE_INTERVAL_MS) await this.selfUpdate(info.id);
+    }
+  }
+
+  /**
+   * Runs a commit to completion: prepare, send the same bytes until the server answers,
+   * confirm; on stale-epoch, discard, wait for the winning commit, and prepare again.
+   */
+  private async commitWithRetry(
+    id: string,
+    prepare: (conversation: Conversation) => Promise<PendingCommit>,
+  ): Promise<void> {
+    const conversation = await this.mls(id);
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const pending = conversation.pendingCommit ?? (await prepare(conversation));
+      try {
+        await this.conn.request({
+          case: 'sendCommit',
+          value: {
+            clientId: fromHex(pending.id),
+            commit: pending.commit,
+            welcome: pending.welcome ?? new Uint8Array(0),
+            remove: pending.routing.remove.map(mailboxOf),
+          },
+        });
+      } catch (err) {
+        if (!ApiError.is(err, 'stale-epoch')) throw err;
+        await conversation.discard(pending.id);
+        await this.waitForEpochAfter(conversation, pending.epoch);
+        continue;
+      }
+      const events = await conversation.confirm(pending.id);
+      this.directory.invalidate();
+      await this.afterRosterChange(id, conversation, events);
+      return;
+    }
+    throw new ClientError('retry-exhausted', 'could not land the commit');
+  }
+
+  private async waitForEpochAfter(conversation: Conversation, epoch: bigint): Promise<void> {
+    const deadline = this.clock() + 10_000;
+    while (conversation.epoch <= epoch && Date.now() < deadline) {
+      await this.deliveryQueue;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private async afterRosterChange(id: string, conversation: Conversation, events: readonly RosterEvent[]) {
+    if (events.length > 0) this.emit('roster', { conversationId: id, events });
+    await this.checkRoutingList(id, conversation);
+  }
+
+  /** DESIGN.md: the routing list must hold exactly the roster's devices; a ghost mailbox alarms. */
+  async checkRoutingList(id: string, conversation?: Conversation): Promise<void> {
+    const mls = conversation ?? (await this.mls(id));
+    if (!mls.active) return;
+    const result = await this.conn.request({ case: 'getRoutingList', value: { groupId: mls.groupId } });
+    if (result.case !== 'routingList') return;
+    if (result.value.epoch !== mls.epoch) return; // Another commit is in flight; checked again after it.
+    const key = (m: { username: string; deviceId: number }) => `${m.username}/${m.deviceId}`;
+    const roster = new Set(mls.devices.map(key));
+    const routed = new Set(result.value.members.map(key));
+    const extra = result.value.members
+      .filter((m) => !roster.has(key(m)))
+      .map((m) => ({ username: m.username, deviceId: m.deviceId }));
+    const missing = mls.devices.filter((d) => !routed.has(key(d)));
+    if (extra.length > 0 || missing.length > 0) {
+      this.emit('alarm', { kind: 'routing-mismatch', conversationId: id, extra, missing });
+    }
+  }
+
+  // --- sending --------------------------------------------------------------------------
+
+  /** Encrypts content, stores it in the outbox, and sends it (now, or on reconnect). */
+  async send(
+    id: string,
+    body: Content['body'],
+    options: { expiresInSeconds?: number } = {},
+  ): Promise<string> {
+    const info = await this.conversationInfo(id);
+    if (info.status !== 'active') throw new ClientError('unknown-conversation', 'conversation is not active');
+    const conversation = await this.mls(id);
+    for (const member of conversation.members) {
+      const contact = await this.options.store.getContact(member.username);
+      if (contact?.verified && contact.identityChangedAt > 0) {
+        throw new ClientError(
+          'identity-changed',
+          'a verified contact’s identity changed: acknowledge it first',
+        );
+      }
+    }
+    const { message, messageId } = await conversation.encrypt(body);
+    const hexId = toHex(messageId);
+    const shown = body.case === 'text' || body.case === 'attachment';
+    if (shown) {
+      const seconds = options.expiresInSeconds ?? info.disappearingSeconds;
+      await this.options.store.putMessage({
+        conversationId: id,
+        id: hexId,
+        sender: { username: this.identity.username, deviceId: this.identity.deviceId },
+        sentAt: this.clock(),
+        receivedAt: this.clock(),
+        text: body.case === 'text' ? body.value.text : body.value.caption,
+        ...(body.case === 'text' && body.value.replyTo.length > 0
+          ? { replyTo: toHex(body.value.replyTo) }
+          : {}),
+        ...(body.case === 'attachment' ? { attachment: attachmentInfo(body.value) } : {}),
+        state: 'sending',
+        reactions: {},
+        deliveredTo: [],
+        readTo: [],
+        edited: false,
+        deleted: false,
+        expiresAt: seconds > 0 ? this.clock() + seconds * 1000 : 0,
+      });
+    }
+    await this.enqueue(id, message, shown ? hexId : undefined);
+    const updated = await this.conversationInfo(id);
+    updated.sentSinceUpdate += 1;
+    updated.lastActivity = this.clock();
+    await this.options.store.putConversationInfo(updated);
+    if (updated.sentSinceUpdate >= SELF_UPDATE_MESSAGES && this.connection?.connectionState === 'online') {
+      await this.selfUpdate(id);
+    }
+    return hexId;
+  }
+
+  sendText(id: string, text: string, replyTo?: string): Promise<string> {
+    return this.send(id, contentBody.text(text, replyTo ? fromHex(replyTo) : undefined));
+  }
+
+  react(id: string, messageId: string, emoji: string, remove = false): Promise<string> {
+    return this.send(id, contentBody.reaction(fromHex(messageId), emoji, remove));
+  }
+
+  async edit(id: string, messageId: string, text: string): Promise<void> {
+    const message = await this.options.store.getMessage(id, messageId);
+    if (!message || message.sender.username !== this.identity.username) {
+      throw new ClientError('unknown-conversation', 'only your own messages can be edited');
+    }
+    await this.send(id, contentBody.edit(fromHex(messageId), text));
+    await this.options.store.putMessage({ ...message, text, edited: true });
+  }
+
+  async deleteForEveryone(id: string, messageId: string): Promise<void> {
+    const message = await this.options.store.getMessage(id, messageId);
+    if (!message || message.sender.username !== this.identity.username) {
+      throw new ClientError('unknown-conversation', 'only your own messages can be deleted');
+    }
+    await this.send(id, contentBody.delete(fromHex(messageId)));
+    await this.options.store.deleteMessage(id, messageId);
+  }
+
+  async markRead(id: string): Promise<void> {
+    const unread = (await this.options.store.listMessages(id)).filter(
+      (m) => m.state === 'received' && m.sender.username !== this.identity.username,
+    );
+    const info = await this.conversationInfo(id);
+    await this.options.store.putConversationInfo({ ...info, unread: 0 });
+    if (unread.length === 0) return;
+    await this.send(
+      id,
+      contentBody.receipt(
+        'read',
+        unread.slice(-100).map((m) => fromHex(m.id)),
+      ),
+    );
+  }
+
+  typing(id: string, started: boolean): Promise<string> {
+    return this.send(id, contentBody.typing(started));
+  }
+
+  async setDisappearing(id: string, seconds: number): Promise<void> {
+    await this.send(id, contentBody.disappearingTimer(seconds));
+    const info = await this.conversationInfo(id);
+    await this.options.store.putConversationInfo({ ...info, disappearingSeconds: seconds });
+  }
+
+  async setGroupName(id: string, name: string): Promise<void> {
+    await this.send(id, contentBody.groupName(name));
+    const info = await this.conversationInfo(id);
+    await this.options.store.putConversationInfo({ ...info, name });
+  }
+
+  async setProfileName(displayName: string): Promise<void> {
+    for (const info of await this.options.store.listConversationInfos()) {
+      if (info.status === 'active') await this.send(info.id, contentBody.profile(displayName));
+    }
+  }
+
+  private async enqueue(groupId: string, message: Uint8Array, messageId?: string): Promise<void> {
+    const entry: OutboxEntry = {
+      clientId: toHex(randomBytes(16)),
+      groupId,
+      message,
+      ...(messageId ? { messageId } : {}),
+      createdAt: this.clock(),
+    };
+    await this.options.store.putOutbox(entry);
+    if (this.connection?.connectionState === 'online') await this.flushOutbox();
+  }
+
+  /** Sends every outbox entry, oldest first; each is removed only once the server accepted it. */
+  async flushOutbox(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = (async () => {
+      try {
+        for (const entry of await this.options.store.listOutbox()) {
+          try {
+            await this.conn.request({
+              case: 'sendMessage',
+              value: { clientId: fromHex(entry.clientId), message: entry.message },
+            });
+          } catch (err) {
+            if (err instanceof ClientError) return; // Offline: the rest waits for reconnection.
+            // The server refused it for good (e.g. removed from the group): drop it.
+            await this.options.store.deleteOutbox(entry.clientId);
+            continue;
+          }
+          await this.options.store.deleteOutbox(entry.clientId);
+          if (entry.messageId) {
+            const stored = await this.options.store.getMessage(entry.groupId, entry.messageId);
+            if (stored?.state === 'sending')
+              await this.options.store.putMessage({ ...stored, state: 'sent' });
+          }
+        }
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    return this.flushing;
+  }
+
+  async pendingOutbox(): Promise<number> {
+    return (await this.options.store.listOutbox()).length;
+  }
+
+  // --- attachments ----------------------------------------------------------------------
+
+  /** Encrypts a file with a fresh key, uploads it, and sends a pointer to it. */
+  async sendAttachment(
+    id: string,
+    file: { bytes: Uint8Array; contentType: string; fileName: string; caption?: string },
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<string> {
+    const platform = await createPlatformPrimitives();
+    const key = platform.randomBytes(32);
+    // A fresh key per blob: the all-zero nonce is used exactly once.
+    const blob = await platform.aesGcmSeal(key, new Uint8Array(12), new Uint8Array(0), file.bytes);
+    const digest = await platform.digest('SHA-256', blob);
+    const uploaded = await this.http.uploadBlob(blob, await this.sessionToken(false), onProgress);
+    return this.send(id, {
+      case: 'attachment',
+      value: {
+        $typeName: 'ghostproof.content.v1.Attachment',
+        id: uploaded.id,
+        key,
+        digest,
+        size: BigInt(file.bytes.length),
+        contentType: file.contentType,
+        fileName: file.fileName,
+        token: uploaded.token,
+        caption: file.caption ?? '',
+      },
+    });
+  }
+
+  /** Downloads, checks the digest, and decrypts an attachment. */
+  async downloadAttachment(
+    attachment: AttachmentInfo,
+    onProgress?: (received: number, total: number) => void,
+  ): Promise<Uint8Array> {
+    const platform = await createPlatformPrimitives();
+    const blob = await this.http.downloadBlob(
+      attachment.id,
+      attachment.token,
+      attachment.size + 16,
+      onProgress,
+    );
+    const digest = await platform.digest('SHA-256', blob);
+    if (toHex(digest) !== toHex(attachment.digest)) {
+      throw new ClientError('attachment-corrupted', 'attachment digest does not match');
+    }
+    return platform.aesGcmOpen(attachment.key, new Uint8Array(12), new Uint8Array(0), blob);
+  }
+
+  // --- receiving ------------------------------------------------------------------------
+
+  private enqueueDelivery(delivery: Delivery): void {
+    this.deliveryQueue = this.deliveryQueue.then(() => this.handleDelivery(delivery)).catch(() => undefined);
+  }
+
+  /** Resolves when every delivery received so far has been processed. */
+  async idle(): Promise<void> {
+    await this.deliveryQueue;
+  }
+
+  private async ack(delivery: Delivery): Promise<void> {
+    await this.conn
+      .request({ case: 'ack', value: { messageIds: [delivery.messageId] } })
+      .catch(() => undefined);
+  }
+
+  private async handleDelivery(delivery: Delivery): Promise<void> {
+    const deliveryId = toHex(delivery.messageId);
+    if (await this.options.store.hasDelivery(deliveryId)) {
+      await this.ack(delivery);
+      return;
+    }
+    try {
+      if (delivery.kind === DeliveryKind.WELCOME) await this.handleWelcome(delivery.message);
+      else await this.handleGroupMessage(delivery.message);
+    } catch (err) {
+      if (err instanceof ClientError && err.code === 'offline') return; // Not acked: redelivered later.
+      // Anything else was reported as an alarm; the message is consumed.
+    }
+    await this.options.store.putDelivery(deliveryId, this.clock());
+    await this.ack(delivery);
+  }
+
+  private async handleWelcome(welcome: Uint8Array): Promise<void> {
+    let conversation: Conversation;
+    try {
+      conversation = await this.protocol.joinFromWelcome(welcome);
+    } catch (err) {
+      if (ProtocolError.is(err, 'not-a-member')) return;
+      this.emit('alarm', { kind: 'rejected-credential', conversationId: '' });
+      throw err;
+    }
+    const id = toHex(conversation.groupId);
+    this.conversations.set(id, conversation);
+    const others = conversation.members.filter((m) => m.username !== this.identity.username);
+    const blocked = [];
+    let known = false;
+    for (const member of others) {
+      const contact = await this.options.store.getContact(member.username);
+      if (contact?.blocked) blocked.push(member.username);
+      if (contact?.accepted) known = true;
+    }
+    const info: ConversationInfo = {
+      id,
+      kind: conversation.kind,
+      status: known ? 'active' : 'request',
+      name: '',
+      admins: [],
+      ...(conversation.kind === 'direct' && others[0] ? { peer: others[0].username } : {}),
+      unread: 0,
+      lastActivity: this.clock(),
+      sentSinceUpdate: 0,
+      lastUpdateAt: this.clock(),
+      disappearingSeconds: 0,
+    };
+    await this.options.store.putConversationInfo(info);
+    if (conversation.kind === 'direct' && blocked.length > 0) {
+      await this.decline(id);
+      return;
+    }
+    this.emit(info.status === 'request' ? 'request' : 'conversation', { conversation: info });
+  }
+
+  private async handleGroupMessage(bytes: Uint8Array): Promise<void> {
+    const header = readMlsMessageHeader(bytes, { maxBytes: 16 * 1024 * 1024 });
+    if (!('groupId' in header)) return;
+    const id = toHex(header.groupId);
+    let conversation: Conversation;
+    try {
+      conversation = await this.mls(id);
+    } catch {
+      return; // Not a conversation of ours (e.g. one we declined and deleted).
+    }
+    let outcome;
+    try {
+      outcome = await conversation.process(bytes);
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        const kind =
+          err.code === 'unknown-credential'
+            ? 'rejected-credential'
+            : err.code === 'invalid-commit' ||
+                err.code === 'fork' ||
+                err.code === 'gap' ||
+                err.code === 'replay'
+              ? err.code
+              : err.code === 'tampered'
+                ? 'tampered'
+                : undefined;
+        if (kind) this.emit('alarm', { kind, conversationId: id });
+        if (err.code === 'invalid-commit') await this.resetGroup(id).catch(() => undefined);
+        return;
+      }
+      throw err;
+    }
+    if (outcome.kind === 'commit') {
+      this.directory.invalidate();
+      await this.afterRosterChange(id, conversation, outcome.events);
+      if (outcome.events.some((e) => e.kind === 'you-were-removed')) {
+        const info = await this.conversationInfo(id);
+        await this.options.store.putConversationInfo({ ...info, status: 'left' });
+      }
+      return;
+    }
+    if (outcome.kind === 'proposal') {
+      // A member leaving: commit it soon, so the roster shows it (any member may).
+      const info = await this.conversationInfo(id);
+      if (info.status === 'active') await this.selfUpdate(id).catch(() => undefined);
+      return;
+    }
+    if (outcome.kind !== 'message') return;
+    await this.applyContent(id, outcome.sender, outcome.content);
+  }
+
+  private async applyContent(id: string, sender: DeviceAddress, content: Content): Promise<void> {
+    const info = await this.conversationInfo(id);
+    if ((await this.options.store.getContact(sender.username))?.blocked) return;
+    if (info.status === 'declined') return;
+    const messageId = toHex(content.messageId);
+    const now = this.clock();
+    const body = content.body;
+    switch (body.case) {
+      case 'text':
+      case 'attachment': {
+        const message: StoredMessage = {
+          conversationId: id,
+          id: messageId,
+          sender,
+          sentAt: Number(content.sentAt),
+          receivedAt: now,
+          text: body.case === 'text' ? body.value.text : body.value.caption,
+          ...(body.case === 'text' && body.value.replyTo.length > 0
+            ? { replyTo: toHex(body.value.replyTo) }
+            : {}),
+          ...(body.case === 'attachment' ? { attachment: attachmentInfo(body.value) } : {}),
+          state: 'received',
+          reactions: {},
+          deliveredTo: [],
+          readTo: [],
+          edited: false,
+          deleted: false,
+          expiresAt: info.disappearingSeconds > 0 ? now + info.disappearingSeconds * 1000 : 0,
+        };
+        await this.options.store.putMessage(message);
+        await this.options.store.putConversationInfo({ ...info, unread: info.unread + 1, lastActivity: now });
+        this.emit('message', { conversationId: id, message });
+        if (info.status === 'active') {
+          await this.send(id, contentBody.receipt('delivered', [content.messageId])).catch(() => undefined);
+        }
+        return;
+      }
+      case 'edit': {
+        const target = await this.options.store.getMessage(id, toHex(body.value.target));
+        if (!target || target.sender.username !== sender.username) return;
+        const edited = { ...target, text: body.value.text, edited: true };
+        await this.options.store.putMessage(edited);
+        this.emit('edit', { conversationId: id, message: edited });
+        return;
+      }
+      case 'delete': {
+        const target = await this.options.store.getMessage(id, toHex(body.value.target));
+        if (!target || target.sender.username !== sender.username) return;
+        await this.options.store.deleteMessage(id, target.id);
+        this.emit('delete', { conversationId: id, messageId: target.id });
+        return;
+      }
+      case 'reaction': {
+        const target = await this.options.store.getMessage(id, toHex(body.value.target));
+        if (!target) return;
+        const mine = new Set(target.reactions[sender.username] ?? []);
+        if (body.value.remove) mine.delete(body.value.emoji);
+        else mine.add(body.value.emoji);
+        const reacted = { ...target, reactions: { ...target.reactions, [sender.username]: [...mine] } };
+        await this.options.store.putMessage(reacted);
+        this.emit('reaction', { conversationId: id, message: reacted });
+        return;
+      }
+      case 'receipt': {
+        for (const targetId of body.value.targets.slice(0, 100)) {
+          const target = await this.options.store.getMessage(id, toHex(targetId));
+          if (!target || target.sender.username !== this.identity.username) continue;
+          const read = body.value.kind === Receipt_Kind.READ;
+          const updated: StoredMessage = {
+            ...target,
+            deliveredTo: [...new Set([...target.deliveredTo, sender.username])],
+            readTo: read ? [...new Set([...target.readTo, sender.username])] : target.readTo,
+          };
+          updated.state = updated.readTo.length > 0 ? 'read' : 'delivered';
+          await this.options.store.putMessage(updated);
+          this.emit('receipt', { conversationId: id, message: updated });
+        }
+        return;
+      }
+      case 'typing':
+        this.emit('typing', { conversationId: id, from: sender, started: body.value.started });
+        return;
+      case 'disappearingTimer':
+        await this.options.store.putConversationInfo({ ...info, disappearingSeconds: body.value.seconds });
+        return;
+      case 'groupName':
+        if (info.kind === 'group' && (info.admins.length === 0 || info.admins.includes(sender.username))) {
+          await this.options.store.putConversationInfo({ ...info, name: body.value.name.slice(0, 200) });
+        }
+        return;
+      case 'groupAdmins':
+        if (info.admins.length === 0 || info.admins.includes(sender.username)) {
+          await this.options.store.putConversationInfo({
+            ...info,
+            admins: body.value.usernames.slice(0, 64),
+          });
+        }
+        return;
+      case 'profile': {
+        const contact = await this.options.store.getContact(sender.username);
+        if (contact)
+          await this.options.store.putContact({
+            ...contact,
+            displayName: body.value.displayName.slice(0, 100),
+          });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /**
+   * After an invalid commit the group cannot continue: start a new one with the same accounts
+   * (each added from its verified device list) and mark the old one replaced.
+   */
+  private async resetGroup(id: string): Promise<void> {
+    const old = await this.mls(id);
+    const info = await this.conversationInfo(id);
+    const others = old.members.map((m) => m.username).filter((u) => u !== this.identity.username);
+    const replacement = await this.create(info.kind, others, info.name);
+    await this.options.store.putConversationInfo({ ...info, status: 'left', replacedBy: replacement });
+  }
+}
+
+function attachmentInfo(value: {
+  id: string;
+  key: Uint8Array;
+  digest: Uint8Array;
+  size: bigint;
+  contentType: string;
+  fileName: string;
+  token: string;
+}): AttachmentInfo {
+  return {
+    id: value.id,
+    key: value.key,
+    digest: value.digest,
+    size: Number(value.size),
+    contentType: value.contentType,
+    fileName: value.fileName,
+    token: value.token,
+  };
+}
