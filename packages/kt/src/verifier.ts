@@ -14,6 +14,7 @@ import {
   decodeLookupProof,
   decodeMonitorProof,
   type EpochPath,
+  type LookupProof,
   type ProofLimits,
 } from './proofs.js';
 import {
@@ -139,8 +140,7 @@ export function verifyLookupProof(
   options: VerifyOptions = {},
 ): VerifiedLookup {
   const proof = decodeLookupProof(proofBytes, options.limits ?? DEFAULT_PROOF_LIMITS);
-  const label = verifyAccountLabel(anchor, account, proof.vrfProof);
-  return verifyLookupPaths(anchor, label, proofBytes, options);
+  return checkLookup(anchor, verifyAccountLabel(anchor, account, proof.vrfProof), proof, options.previous);
 }
 
 /**
@@ -155,7 +155,16 @@ export function verifyLookupPaths(
 ): VerifiedLookup {
   checkBytes('label', label, LABEL_LENGTH);
   const proof = decodeLookupProof(proofBytes, options.limits ?? DEFAULT_PROOF_LIMITS);
-  const epoch = verifyEpoch(anchor, proof, options.previous);
+  return checkLookup(anchor, label, proof, options.previous);
+}
+
+function checkLookup(
+  anchor: KtTrustAnchor,
+  label: Uint8Array,
+  proof: LookupProof,
+  previous: Checkpoint | undefined,
+): VerifiedLookup {
+  const epoch = verifyEpoch(anchor, proof, previous);
   verifyPrefixRoot(proof);
   const leaf = terminalLeaf(proof, label);
   if (leaf === undefined) {

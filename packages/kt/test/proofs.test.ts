@@ -255,4 +255,26 @@ describe('checkpoint consistency and restart', () => {
       reopened.proveConsistency(op.size),
     );
   });
+
+  it('stops serving after a failed store write, and serves again once reopened from the store', async () => {
+    const store = new MemoryKtStore();
+    const op = await makeOperator(store);
+    await op.append('alice', utf8('a1'));
+    const failing = Object.assign(Object.create(store) as MemoryKtStore, {
+      commitEpoch: async () => {
+        throw new Error('disk full');
+      },
+    });
+    const flaky = await makeOperator(failing);
+    await assert.rejects(flaky.publishEpoch(), /disk full/);
+    await assert.rejects(flaky.proveLookup('alice'), code('internal'));
+    // Nothing was committed: reopening from the store finds the update still pending.
+    const reopened = await makeOperator(store);
+    assert.equal(reopened.pendingCount, 1);
+    await reopened.publishEpoch();
+    assert.equal(
+      verifyLookupProof(reopened.trustAnchor, 'alice', await reopened.proveLookup('alice')).version,
+      1,
+    );
+  });
 });
