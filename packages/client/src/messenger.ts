@@ -888,7 +888,8 @@ export class Messenger {
       await this.afterRosterChange(id, conversation, outcome.events);
       if (outcome.events.some((e) => e.kind === 'you-were-removed')) {
         const info = await this.conversationInfo(id);
-        await this.options.store.putConversationInfo({ ...info, status: 'left' });
+        if (info.status !== 'declined')
+          await this.options.store.putConversationInfo({ ...info, status: 'left' });
       }
       return;
     }
