@@ -98,7 +98,11 @@ class Connection implements MailboxListener {
       // Oversized frames arrive here (ws closes with 1009); nothing was stored.
       gateway.log.debug({ event: 'ws-error', err: describeError(error) }, 'connection error');
     });
-    ws.on('close', () => this.onClose());
+    ws.on('close', (code) => {
+      gateway.log.debug({ event: 'ws-close', code }, 'connection closed');
+      this.onClose();
+    });
+    gateway.log.debug({ event: 'ws-open' }, 'connection opened');
   }
 
   close(code: number, reason: string): void {
@@ -159,11 +163,19 @@ class Connection implements MailboxListener {
       return;
     }
     this.inProgress++;
+    const type = frame.body.case ?? 'unknown';
     this.handle(frame)
       .then((result) => {
         if (result) this.respond(frame.requestId, result);
+        this.gateway.log.debug({ event: 'ws-frame', type, outcome: 'ok' }, 'frame');
       })
-      .catch((error: unknown) => this.fail(frame.requestId, error))
+      .catch((error: unknown) => {
+        this.fail(frame.requestId, error);
+        this.gateway.log.debug(
+          { event: 'ws-frame', type, outcome: ApiError.is(error) ? error.code : 'internal' },
+          'frame',
+        );
+      })
       .finally(() => {
         this.inProgress--;
       });
