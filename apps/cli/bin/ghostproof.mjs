@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The `ghostproof` command. The sources are TypeScript run through tsx (no build step);
+// the process's exit code is whatever the command returns.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/main.ts');
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+});

@@ -1,0 +1,37 @@
+// `ghostproof serve`: runs the server until SIGTERM or SIGINT, then stops it gracefully.
+import { createRootLogger, createServer } from '@ghostproof/server';
+import { readServeEnv } from '../config/env.js';
+import { serveHelp, serveSettings } from '../config/config.js';
+import type { Command } from './command.js';
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'run the server (HTTP API, WebSocket sessions, placeholder page)',
+  async run(args, io) {
+    const settings = serveSettings(args, readServeEnv(io.env));
+    if (settings.help) {
+      io.stdout.write(`${serveHelp}\n`);
+      return 0;
+    }
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    try {
+      const server = await createServer({
+        ...settings.options,
+        log: createRootLogger({ level: settings.logLevel }),
+        signal: controller.signal,
+      });
+      const { url } = await server.listen();
+      io.stderr.write(
+        `Ghostproof server on ${url} (data in ${settings.options.dataDir}); SIGTERM or Ctrl-C stops it.\n`,
+      );
+      await server.closed;
+      return 0;
+    } finally {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    }
+  },
+};
