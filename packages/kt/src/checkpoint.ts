@@ -71,9 +71,11 @@ export function formatNoteVerifierKey(key: NoteVerifierKey): string {
 export function parseNoteVerifierKey(text: string): NoteVerifierKey {
   const bad = () => new KtError('malformed', 'note verifier key: not <name>+<hex id>+<base64 key>');
   if (typeof text !== 'string' || text.length > MAX_ORIGIN_BYTES + 64) throw bad();
-  const parts = text.split('+');
-  if (parts.length !== 3) throw bad();
-  const [name, id, key] = parts as [string, string, string];
+  // The name has no '+'; the base64 key may (standard alphabet), so split at the first two only.
+  const first = text.indexOf('+');
+  const second = first < 0 ? -1 : text.indexOf('+', first + 1);
+  if (second < 0) throw bad();
+  const [name, id, key] = [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
   if (!/^[0-9a-f]{8}$/.test(id) || !isValidKeyName(name)) throw bad();
   const raw = fromBase64(key);
   if (raw === undefined || raw.length !== 33 || raw[0] !== ED25519_TYPE) throw bad();

@@ -93,6 +93,17 @@ describe('C2SP signed note (Go sumdb/note known answers)', () => {
       assert.throws(() => parseNoteVerifierKey(k), malformed, k);
     }
   });
+
+  it('round-trips verifier keys whose base64 contains "+" (the standard alphabet allows it)', () => {
+    let withPlus: string | undefined;
+    for (let i = 0; i < 200 && !withPlus; i++) {
+      const key = noteVerifierKey('chat.example/kt', ed25519.getPublicKey(ed25519.utils.randomSecretKey()));
+      const text = formatNoteVerifierKey(key);
+      if (text.split('+').length > 3) withPlus = text;
+    }
+    assert.ok(withPlus, 'found a key whose base64 holds a "+"');
+    assert.equal(formatNoteVerifierKey(parseNoteVerifierKey(withPlus)), withPlus);
+  });
 });
 
 describe('C2SP tlog-checkpoint', () => {
