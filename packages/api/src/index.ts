@@ -103,6 +103,7 @@ export {
   API_VERSION,
   attachmentIdParam,
   CAPABILITY_HEADER,
+  countParam,
   decodeRequest,
   decodeResponse,
   encodeRequest,

@@ -217,6 +217,60 @@ export const routes = {
     response: null,
     maxRequestBytes: () => 0,
   }),
+  ktKeys: route({
+    name: 'ktKeys',
+    method: 'GET',
+    path: '/v1/kt/keys',
+    auth: 'none',
+    request: null,
+    response: pb.KtKeysResponseSchema,
+    maxRequestBytes: () => 0,
+  }),
+  ktCheckpoint: route({
+    name: 'ktCheckpoint',
+    method: 'GET',
+    path: '/v1/kt/checkpoint',
+    auth: 'none',
+    request: null,
+    response: pb.KtCheckpointResponseSchema,
+    maxRequestBytes: () => 0,
+  }),
+  ktLookup: route({
+    name: 'ktLookup',
+    method: 'GET',
+    path: '/v1/kt/lookup/{username}',
+    auth: 'session',
+    request: null,
+    response: pb.KtProofResponseSchema,
+    maxRequestBytes: () => 0,
+  }),
+  ktMonitor: route({
+    name: 'ktMonitor',
+    method: 'GET',
+    path: '/v1/kt/monitor/{username}/{from}',
+    auth: 'session',
+    request: null,
+    response: pb.KtProofResponseSchema,
+    maxRequestBytes: () => 0,
+  }),
+  ktAudit: route({
+    name: 'ktAudit',
+    method: 'GET',
+    path: '/v1/kt/audit/{from}/{to}',
+    auth: 'none',
+    request: null,
+    response: pb.KtProofResponseSchema,
+    maxRequestBytes: () => 0,
+  }),
+  ktConsistency: route({
+    name: 'ktConsistency',
+    method: 'GET',
+    path: '/v1/kt/consistency/{from}/{to}',
+    auth: 'none',
+    request: null,
+    response: pb.KtProofResponseSchema,
+    maxRequestBytes: () => 0,
+  }),
 } as const;
 
 export type RouteName = keyof typeof routes;
@@ -333,4 +387,10 @@ export function pathFor(r: Route, params: Record<string, string> = {}): string {
     if (value === undefined) throw new ApiError('malformed', `path: missing parameter ${name}`);
     return encodeURIComponent(value);
   });
+}
+
+/** A non-negative integer path parameter (a version or a tree size). */
+export function countParam(raw: string, what = 'number'): number {
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(raw)) throw new ApiError('malformed', `${what}: not a whole number`);
+  return Number(raw);
 }

@@ -9,6 +9,7 @@ export type ClientErrorCode =
   | 'missing-key-packages'
   | 'retry-exhausted'
   | 'attachment-corrupted'
+  | 'audit-failed'
   | 'closed';
 
 export class ClientError extends Error {

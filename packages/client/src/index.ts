@@ -30,3 +30,4 @@ export {
   type MessengerOptions,
 } from './messenger.js';
 export { fromHex, toHex } from './bytes.js';
+export { auditLog, parseAuditState, type AuditOutcome, type AuditState } from './audit.js';

@@ -97,6 +97,18 @@ export interface ServerOptions {
   readonly signal?: AbortSignal;
   /** Milliseconds since 1970; for tests of expiry. */
   readonly clock?: () => number;
+  /** Key transparency (docs/key-transparency.md); on by default. */
+  readonly kt?: {
+    readonly enabled?: boolean;
+    /** How often pending account updates are published as an epoch. */
+    readonly epochIntervalMs?: number;
+    /** An epoch is published at least this often even without updates. */
+    readonly maxEpochAgeMs?: number;
+    /** The file holding the log's private keys; default `<dataDir>/kt-keys.json`. */
+    readonly keyFile?: string;
+    /** The log's origin (checkpoint name); default `<origin host>/ghostproof-kt`. */
+    readonly origin?: string;
+  };
 }
 
 export interface ServerConfig {
@@ -130,6 +142,13 @@ export interface ServerConfig {
   readonly authTimeoutMs: number;
   readonly pingIntervalMs: number;
   readonly clock: () => number;
+  readonly kt: {
+    readonly enabled: boolean;
+    readonly epochIntervalMs: number;
+    readonly maxEpochAgeMs: number;
+    readonly keyFile: string | undefined;
+    readonly origin: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -209,5 +228,12 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs ?? 10 * SECOND),
     pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs ?? 30 * SECOND),
     clock: options.clock ?? Date.now,
+    kt: {
+      enabled: options.kt?.enabled ?? true,
+      epochIntervalMs: positive('kt.epochIntervalMs', options.kt?.epochIntervalMs ?? 5 * SECOND),
+      maxEpochAgeMs: positive('kt.maxEpochAgeMs', options.kt?.maxEpochAgeMs ?? 60 * MINUTE),
+      keyFile: options.kt?.keyFile,
+      origin: options.kt?.origin,
+    },
   };
 }

@@ -25,6 +25,7 @@ import { KeyPackageService } from './services/key-packages.js';
 import { SqliteStore } from './storage/sqlite.js';
 import type { Store } from './storage/store.js';
 import { Gateway } from './ws/gateway.js';
+import { KeyTransparency } from './kt/key-transparency.js';
 
 export interface GhostproofServer {
   readonly config: ServerConfig;
@@ -40,6 +41,8 @@ export interface GhostproofServer {
   createInvite(uses?: number): Promise<string>;
   /** Runs the expiry sweep now. */
   sweep(): Promise<void>;
+  /** The key transparency operator (undefined when disabled). */
+  readonly kt: KeyTransparency | undefined;
   /** Graceful shutdown; safe to call more than once. */
   close(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -73,15 +76,30 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
   let boundPort = config.port;
   const baseUrl = () =>
     `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${boundPort}`;
+  const origin = () => config.origin ?? baseUrl();
+  // The log's origin names the server by host, so it is known before the port is bound.
+  const kt = config.kt.enabled
+    ? await KeyTransparency.open({
+        databaseFile: join(config.dataDir, 'kt.sqlite'),
+        keyFile: config.kt.keyFile ?? join(config.dataDir, 'kt-keys.json'),
+        origin:
+          config.kt.origin ?? `${config.origin ? new URL(config.origin).host : config.host}/ghostproof-kt`,
+        epochIntervalMs: config.kt.epochIntervalMs,
+        maxEpochAgeMs: config.kt.maxEpochAgeMs,
+        store,
+        log: createLogger(root, 'server:kt'),
+        now: config.clock,
+      })
+    : undefined;
   const ctx: ServiceContext = {
     config,
     store,
     bus: new LocalBus(),
-    accountLog: options.accountLog ?? new StoreAccountLog(store),
+    accountLog: options.accountLog ?? kt ?? new StoreAccountLog(store),
     metrics,
     log,
     limiters: createLimiters(config, metrics),
-    origin: () => config.origin ?? baseUrl(),
+    origin,
     now: config.clock,
   };
 
@@ -109,6 +127,7 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
     accounts,
     keyPackages,
     attachments,
+    kt,
     metrics,
     log: createLogger(root, 'server:http'),
     accepting: () => accepting,
@@ -169,6 +188,7 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
       const timer = setTimeout(() => http.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await httpClosed;
       clearTimeout(timer);
+      await kt?.close();
       await store.close();
       log.info({ event: 'stopped' }, 'stopped');
       resolveClosed();
@@ -208,5 +228,6 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
     sweep,
     close,
     closed,
+    kt,
   };
 }

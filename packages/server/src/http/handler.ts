@@ -17,7 +17,11 @@ import {
   encodeResponse,
   ERROR_CODE_HEADER,
   ErrorBodySchema,
+  countParam,
   fromBase64Url,
+  KtCheckpointResponseSchema,
+  KtKeysResponseSchema,
+  KtProofResponseSchema,
   KeyPackageCountSchema,
   matchRoute,
   attachmentIdParam,
@@ -35,6 +39,8 @@ import {
   type Route,
 } from '@ghostproof/api';
 import { supportedCiphersuites } from '@ghostproof/crypto';
+import { KtError } from '@ghostproof/kt';
+import type { KeyTransparency } from '../kt/key-transparency.js';
 import { describeError, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountService, Session } from '../services/accounts.js';
@@ -48,6 +54,8 @@ export interface HttpDeps {
   readonly accounts: AccountService;
   readonly keyPackages: KeyPackageService;
   readonly attachments: AttachmentService;
+  /** Key transparency; undefined when disabled (its routes then answer not-found). */
+  readonly kt: KeyTransparency | undefined;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** False while shutting down: /health says so and new requests are refused. */
@@ -94,7 +102,24 @@ interface RouteCall {
 }
 
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { ctx, accounts, keyPackages, attachments, metrics, log } = deps;
+  const { ctx, accounts, keyPackages, attachments, kt, metrics, log } = deps;
+
+  function requireKt(): KeyTransparency {
+    if (!kt) throw new ApiError('not-found', 'key transparency: not enabled on this server');
+    return kt;
+  }
+
+  /** A proof, or the KtError that says why there is none, as a typed API error. */
+  async function proof(make: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    try {
+      return await make();
+    } catch (error) {
+      if (KtError.is(error, 'not-found'))
+        throw new ApiError('not-found', 'key transparency: nothing to prove');
+      if (KtError.is(error)) throw new ApiError('malformed', 'key transparency: request out of range');
+      throw error;
+    }
+  }
   const { config } = ctx;
   const tls = config.tls !== undefined;
 
@@ -269,6 +294,37 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
           expiresAtMs: BigInt(uploaded.expiresAt),
         }),
       );
+    },
+    async ktKeys({ res }) {
+      sendProtobuf(res, 200, encodeResponse(KtKeysResponseSchema, requireKt().publicKeys));
+    },
+    async ktCheckpoint({ res }) {
+      sendProtobuf(res, 200, encodeResponse(KtCheckpointResponseSchema, { note: requireKt().checkpoint }));
+    },
+    async ktLookup(call) {
+      const username = usernameParam(call.params.username!);
+      ctx.limiters.lookupsPerRequester.take(`${call.session!.accountId}/${call.session!.deviceId}`);
+      const bytes = await proof(() => requireKt().lookup(username));
+      sendProtobuf(call.res, 200, encodeResponse(KtProofResponseSchema, { proof: bytes }));
+    },
+    async ktMonitor(call) {
+      const username = usernameParam(call.params.username!);
+      const from = countParam(call.params.from!, 'version');
+      ctx.limiters.lookupsPerRequester.take(`${call.session!.accountId}/${call.session!.deviceId}`);
+      const bytes = await proof(() => requireKt().monitor(username, from));
+      sendProtobuf(call.res, 200, encodeResponse(KtProofResponseSchema, { proof: bytes }));
+    },
+    async ktAudit(call) {
+      const from = countParam(call.params.from!, 'tree size');
+      const to = countParam(call.params.to!, 'tree size');
+      const bytes = await proof(() => requireKt().audit(from, to));
+      sendProtobuf(call.res, 200, encodeResponse(KtProofResponseSchema, { proof: bytes }));
+    },
+    async ktConsistency(call) {
+      const from = countParam(call.params.from!, 'tree size');
+      const to = countParam(call.params.to!, 'tree size');
+      const bytes = await proof(() => requireKt().consistency(from, to));
+      sendProtobuf(call.res, 200, encodeResponse(KtProofResponseSchema, { proof: bytes }));
     },
     async downloadAttachment(call) {
       const id = attachmentIdParam(call.params.id!);

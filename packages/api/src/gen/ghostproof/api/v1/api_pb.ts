@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ghostproof/api/v1/api.proto.
  */
 export const file_ghostproof_api_v1_api: GenFile = /*@__PURE__*/
-  fileDesc("ChtnaG9zdHByb29mL2FwaS92MS9hcGkucHJvdG8SEWdob3N0cHJvb2YuYXBpLnYxIi4KB01haWxib3gSEAoIdXNlcm5hbWUYASABKAkSEQoJZGV2aWNlX2lkGAIgASgNIkIKCUVycm9yQm9keRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKAQikgEKClNlcnZlckluZm8SDgoGb3JpZ2luGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgNEhcKD2ludml0ZV9yZXF1aXJlZBgDIAEoCBIvCgZsaW1pdHMYBCABKAsyHy5naG9zdHByb29mLmFwaS52MS5TZXJ2ZXJMaW1pdHMSFQoNY2lwaGVyX3N1aXRlcxgFIAMoDSLEAgoMU2VydmVyTGltaXRzEiEKGWFwcGxpY2F0aW9uX21lc3NhZ2VfYnl0ZXMYASABKA0SHwoXaGFuZHNoYWtlX21lc3NhZ2VfYnl0ZXMYAiABKA0SFQoNd2VsY29tZV9ieXRlcxgDIAEoDRITCgtmcmFtZV9ieXRlcxgEIAEoDRIYChBhdHRhY2htZW50X2J5dGVzGAUgASgEEhkKEWtleV9wYWNrYWdlX2J5dGVzGAYgASgNEh8KF2tleV9wYWNrYWdlc19wZXJfdXBsb2FkGAcgASgNEigKIG9uZV90aW1lX2tleV9wYWNrYWdlc19wZXJfZGV2aWNlGAggASgNEhYKDm1lc3NhZ2VfdHRsX21zGAkgASgEEhkKEWF0dGFjaG1lbnRfdHRsX21zGAogASgEEhEKCWFja19iYXRjaBgLIAEoDSJCCg9SZWdpc3RlclJlcXVlc3QSGgoSc2lnbmVkX2RldmljZV9saXN0GAEgASgMEhMKC2ludml0ZV9jb2RlGAIgASgJIjYKEFJlZ2lzdGVyUmVzcG9uc2USEAoIdXNlcm5hbWUYASABKAkSEAoIc2VxdWVuY2UYAiABKAQiOAoJQ2hhbGxlbmdlEhQKDHNlcnZlcl9ub25jZRgBIAEoDBIVCg1leHBpcmVzX2F0X21zGAIgASgEInMKDVNpZ25JblJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEQoJZGV2aWNlX2lkGAIgASgNEhQKDHNlcnZlcl9ub25jZRgDIAEoDBIUCgxjbGllbnRfbm9uY2UYBCABKAwSEQoJc2lnbmF0dXJlGAUgASgMImsKDlNpZ25JblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAwSFQoNZXhwaXJlc19hdF9tcxgCIAEoBBIrCgdtYWlsYm94GAMgASgLMhouZ2hvc3Rwcm9vZi5hcGkudjEuTWFpbGJveCIwChJEZXZpY2VMaXN0UmVzcG9uc2USGgoSc2lnbmVkX2RldmljZV9saXN0GAEgASgMIjUKF1VwZGF0ZURldmljZUxpc3RSZXF1ZXN0EhoKEnNpZ25lZF9kZXZpY2VfbGlzdBgBIAEoDCIsChhVcGRhdGVEZXZpY2VMaXN0UmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQiKQoURGVsZXRlQWNjb3VudFJlcXVlc3QSEQoJc2lnbmF0dXJlGAEgASgMIhcKFURlbGV0ZUFjY291bnRSZXNwb25zZSJBChhVcGxvYWRLZXlQYWNrYWdlc1JlcXVlc3QSEAoIb25lX3RpbWUYASADKAwSEwoLbGFzdF9yZXNvcnQYAiABKAwiOAoPS2V5UGFja2FnZUNvdW50EhAKCG9uZV90aW1lGAEgASgNEhMKC2xhc3RfcmVzb3J0GAIgASgIIj8KF0NsYWltS2V5UGFja2FnZXNSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhIKCmRldmljZV9pZHMYAiADKA0iUAoRQ2xhaW1lZEtleVBhY2thZ2USEQoJZGV2aWNlX2lkGAEgASgNEhMKC2tleV9wYWNrYWdlGAIgASgMEhMKC2xhc3RfcmVzb3J0GAMgASgIImcKGENsYWltS2V5UGFja2FnZXNSZXNwb25zZRI6CgxrZXlfcGFja2FnZXMYASADKAsyJC5naG9zdHByb29mLmFwaS52MS5DbGFpbWVkS2V5UGFja2FnZRIPCgdtaXNzaW5nGAIgAygNIlQKEkF0dGFjaG1lbnRVcGxvYWRlZBIKCgJpZBgBIAEoCRINCgV0b2tlbhgCIAEoCRIMCgRzaXplGAMgASgEEhUKDWV4cGlyZXNfYXRfbXMYBCABKAQilwMKC0NsaWVudEZyYW1lEhIKCnJlcXVlc3RfaWQYASABKA0SNwoMYXV0aGVudGljYXRlGAIgASgLMh8uZ2hvc3Rwcm9vZi5hcGkudjEuQXV0aGVudGljYXRlSAASNgoMY3JlYXRlX2dyb3VwGAMgASgLMh4uZ2hvc3Rwcm9vZi5hcGkudjEuQ3JlYXRlR3JvdXBIABI2CgxzZW5kX21lc3NhZ2UYBCABKAsyHi5naG9zdHByb29mLmFwaS52MS5TZW5kTWVzc2FnZUgAEjQKC3NlbmRfY29tbWl0GAUgASgLMh0uZ2hvc3Rwcm9vZi5hcGkudjEuU2VuZENvbW1pdEgAEj0KEGdldF9yb3V0aW5nX2xpc3QYBiABKAsyIS5naG9zdHByb29mLmFwaS52MS5HZXRSb3V0aW5nTGlzdEgAEiUKA2FjaxgHIAEoCzIWLmdob3N0cHJvb2YuYXBpLnYxLkFja0gAEicKBHBpbmcYCCABKAsyFy5naG9zdHByb29mLmFwaS52MS5QaW5nSABCBgoEYm9keSIlCgxBdXRoZW50aWNhdGUSFQoNc2Vzc2lvbl90b2tlbhgBIAEoDCIfCgtDcmVhdGVHcm91cBIQCghncm91cF9pZBgBIAEoDCIxCgtTZW5kTWVzc2FnZRIRCgljbGllbnRfaWQYASABKAwSDwoHbWVzc2FnZRgCIAEoDCJsCgpTZW5kQ29tbWl0EhEKCWNsaWVudF9pZBgBIAEoDBIOCgZjb21taXQYAiABKAwSDwoHd2VsY29tZRgDIAEoDBIqCgZyZW1vdmUYBCADKAsyGi5naG9zdHByb29mLmFwaS52MS5NYWlsYm94IiIKDkdldFJvdXRpbmdMaXN0EhAKCGdyb3VwX2lkGAEgASgMIhoKA0FjaxITCgttZXNzYWdlX2lkcxgBIAMoDCIGCgRQaW5nIncKC1NlcnZlckZyYW1lEi8KCHJlc3BvbnNlGAEgASgLMhsuZ2hvc3Rwcm9vZi5hcGkudjEuUmVzcG9uc2VIABIvCghkZWxpdmVyeRgCIAEoCzIbLmdob3N0cHJvb2YuYXBpLnYxLkRlbGl2ZXJ5SABCBgoEYm9keSLPAgoIUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoDRItCgVlcnJvchgCIAEoCzIcLmdob3N0cHJvb2YuYXBpLnYxLkVycm9yQm9keUgAEjkKDWF1dGhlbnRpY2F0ZWQYAyABKAsyIC5naG9zdHByb29mLmFwaS52MS5BdXRoZW50aWNhdGVkSAASLwoIYWNjZXB0ZWQYBCABKAsyGy5naG9zdHByb29mLmFwaS52MS5BY2NlcHRlZEgAEjYKDHJvdXRpbmdfbGlzdBgFIAEoCzIeLmdob3N0cHJvb2YuYXBpLnYxLlJvdXRpbmdMaXN0SAASKQoFYWNrZWQYBiABKAsyGC5naG9zdHByb29mLmFwaS52MS5BY2tlZEgAEicKBHBvbmcYByABKAsyFy5naG9zdHByb29mLmFwaS52MS5Qb25nSABCCAoGcmVzdWx0IjwKDUF1dGhlbnRpY2F0ZWQSKwoHbWFpbGJveBgBIAEoCzIaLmdob3N0cHJvb2YuYXBpLnYxLk1haWxib3giWAoIQWNjZXB0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoDBINCgVlcG9jaBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAgSFgoOYWNjZXB0ZWRfYXRfbXMYBCABKAQiWwoLUm91dGluZ0xpc3QSEAoIZ3JvdXBfaWQYASABKAwSDQoFZXBvY2gYAiABKAQSKwoHbWVtYmVycxgDIAMoCzIaLmdob3N0cHJvb2YuYXBpLnYxLk1haWxib3giFgoFQWNrZWQSDQoFY291bnQYASABKA0iBgoEUG9uZyJ2CghEZWxpdmVyeRISCgptZXNzYWdlX2lkGAEgASgMEi0KBGtpbmQYAiABKA4yHy5naG9zdHByb29mLmFwaS52MS5EZWxpdmVyeUtpbmQSDwoHbWVzc2FnZRgDIAEoDBIWCg5yZWNlaXZlZF9hdF9tcxgEIAEoBCp9CgxEZWxpdmVyeUtpbmQSHQoZREVMSVZFUllfS0lORF9VTlNQRUNJRklFRBAAEhkKFURFTElWRVJZX0tJTkRfTUVTU0FHRRABEhgKFERFTElWRVJZX0tJTkRfQ09NTUlUEAISGQoVREVMSVZFUllfS0lORF9XRUxDT01FEANiBnByb3RvMw");
+  fileDesc("ChtnaG9zdHByb29mL2FwaS92MS9hcGkucHJvdG8SEWdob3N0cHJvb2YuYXBpLnYxIi4KB01haWxib3gSEAoIdXNlcm5hbWUYASABKAkSEQoJZGV2aWNlX2lkGAIgASgNIkIKCUVycm9yQm9keRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKAQikgEKClNlcnZlckluZm8SDgoGb3JpZ2luGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgNEhcKD2ludml0ZV9yZXF1aXJlZBgDIAEoCBIvCgZsaW1pdHMYBCABKAsyHy5naG9zdHByb29mLmFwaS52MS5TZXJ2ZXJMaW1pdHMSFQoNY2lwaGVyX3N1aXRlcxgFIAMoDSLEAgoMU2VydmVyTGltaXRzEiEKGWFwcGxpY2F0aW9uX21lc3NhZ2VfYnl0ZXMYASABKA0SHwoXaGFuZHNoYWtlX21lc3NhZ2VfYnl0ZXMYAiABKA0SFQoNd2VsY29tZV9ieXRlcxgDIAEoDRITCgtmcmFtZV9ieXRlcxgEIAEoDRIYChBhdHRhY2htZW50X2J5dGVzGAUgASgEEhkKEWtleV9wYWNrYWdlX2J5dGVzGAYgASgNEh8KF2tleV9wYWNrYWdlc19wZXJfdXBsb2FkGAcgASgNEigKIG9uZV90aW1lX2tleV9wYWNrYWdlc19wZXJfZGV2aWNlGAggASgNEhYKDm1lc3NhZ2VfdHRsX21zGAkgASgEEhkKEWF0dGFjaG1lbnRfdHRsX21zGAogASgEEhEKCWFja19iYXRjaBgLIAEoDSJCCg9SZWdpc3RlclJlcXVlc3QSGgoSc2lnbmVkX2RldmljZV9saXN0GAEgASgMEhMKC2ludml0ZV9jb2RlGAIgASgJIjYKEFJlZ2lzdGVyUmVzcG9uc2USEAoIdXNlcm5hbWUYASABKAkSEAoIc2VxdWVuY2UYAiABKAQiOAoJQ2hhbGxlbmdlEhQKDHNlcnZlcl9ub25jZRgBIAEoDBIVCg1leHBpcmVzX2F0X21zGAIgASgEInMKDVNpZ25JblJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEQoJZGV2aWNlX2lkGAIgASgNEhQKDHNlcnZlcl9ub25jZRgDIAEoDBIUCgxjbGllbnRfbm9uY2UYBCABKAwSEQoJc2lnbmF0dXJlGAUgASgMImsKDlNpZ25JblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAwSFQoNZXhwaXJlc19hdF9tcxgCIAEoBBIrCgdtYWlsYm94GAMgASgLMhouZ2hvc3Rwcm9vZi5hcGkudjEuTWFpbGJveCIwChJEZXZpY2VMaXN0UmVzcG9uc2USGgoSc2lnbmVkX2RldmljZV9saXN0GAEgASgMIjUKF1VwZGF0ZURldmljZUxpc3RSZXF1ZXN0EhoKEnNpZ25lZF9kZXZpY2VfbGlzdBgBIAEoDCIsChhVcGRhdGVEZXZpY2VMaXN0UmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQiKQoURGVsZXRlQWNjb3VudFJlcXVlc3QSEQoJc2lnbmF0dXJlGAEgASgMIhcKFURlbGV0ZUFjY291bnRSZXNwb25zZSJBChhVcGxvYWRLZXlQYWNrYWdlc1JlcXVlc3QSEAoIb25lX3RpbWUYASADKAwSEwoLbGFzdF9yZXNvcnQYAiABKAwiOAoPS2V5UGFja2FnZUNvdW50EhAKCG9uZV90aW1lGAEgASgNEhMKC2xhc3RfcmVzb3J0GAIgASgIIj8KF0NsYWltS2V5UGFja2FnZXNSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhIKCmRldmljZV9pZHMYAiADKA0iUAoRQ2xhaW1lZEtleVBhY2thZ2USEQoJZGV2aWNlX2lkGAEgASgNEhMKC2tleV9wYWNrYWdlGAIgASgMEhMKC2xhc3RfcmVzb3J0GAMgASgIImcKGENsYWltS2V5UGFja2FnZXNSZXNwb25zZRI6CgxrZXlfcGFja2FnZXMYASADKAsyJC5naG9zdHByb29mLmFwaS52MS5DbGFpbWVkS2V5UGFja2FnZRIPCgdtaXNzaW5nGAIgAygNIlQKEkF0dGFjaG1lbnRVcGxvYWRlZBIKCgJpZBgBIAEoCRINCgV0b2tlbhgCIAEoCRIMCgRzaXplGAMgASgEEhUKDWV4cGlyZXNfYXRfbXMYBCABKAQiSQoOS3RLZXlzUmVzcG9uc2USDgoGb3JpZ2luGAEgASgJEg8KB2xvZ19rZXkYAiABKAkSFgoOdnJmX3B1YmxpY19rZXkYAyABKAwiJAoUS3RDaGVja3BvaW50UmVzcG9uc2USDAoEbm90ZRgBIAEoCSIgCg9LdFByb29mUmVzcG9uc2USDQoFcHJvb2YYASABKAwilwMKC0NsaWVudEZyYW1lEhIKCnJlcXVlc3RfaWQYASABKA0SNwoMYXV0aGVudGljYXRlGAIgASgLMh8uZ2hvc3Rwcm9vZi5hcGkudjEuQXV0aGVudGljYXRlSAASNgoMY3JlYXRlX2dyb3VwGAMgASgLMh4uZ2hvc3Rwcm9vZi5hcGkudjEuQ3JlYXRlR3JvdXBIABI2CgxzZW5kX21lc3NhZ2UYBCABKAsyHi5naG9zdHByb29mLmFwaS52MS5TZW5kTWVzc2FnZUgAEjQKC3NlbmRfY29tbWl0GAUgASgLMh0uZ2hvc3Rwcm9vZi5hcGkudjEuU2VuZENvbW1pdEgAEj0KEGdldF9yb3V0aW5nX2xpc3QYBiABKAsyIS5naG9zdHByb29mLmFwaS52MS5HZXRSb3V0aW5nTGlzdEgAEiUKA2FjaxgHIAEoCzIWLmdob3N0cHJvb2YuYXBpLnYxLkFja0gAEicKBHBpbmcYCCABKAsyFy5naG9zdHByb29mLmFwaS52MS5QaW5nSABCBgoEYm9keSIlCgxBdXRoZW50aWNhdGUSFQoNc2Vzc2lvbl90b2tlbhgBIAEoDCIfCgtDcmVhdGVHcm91cBIQCghncm91cF9pZBgBIAEoDCIxCgtTZW5kTWVzc2FnZRIRCgljbGllbnRfaWQYASABKAwSDwoHbWVzc2FnZRgCIAEoDCJsCgpTZW5kQ29tbWl0EhEKCWNsaWVudF9pZBgBIAEoDBIOCgZjb21taXQYAiABKAwSDwoHd2VsY29tZRgDIAEoDBIqCgZyZW1vdmUYBCADKAsyGi5naG9zdHByb29mLmFwaS52MS5NYWlsYm94IiIKDkdldFJvdXRpbmdMaXN0EhAKCGdyb3VwX2lkGAEgASgMIhoKA0FjaxITCgttZXNzYWdlX2lkcxgBIAMoDCIGCgRQaW5nIncKC1NlcnZlckZyYW1lEi8KCHJlc3BvbnNlGAEgASgLMhsuZ2hvc3Rwcm9vZi5hcGkudjEuUmVzcG9uc2VIABIvCghkZWxpdmVyeRgCIAEoCzIbLmdob3N0cHJvb2YuYXBpLnYxLkRlbGl2ZXJ5SABCBgoEYm9keSLPAgoIUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoDRItCgVlcnJvchgCIAEoCzIcLmdob3N0cHJvb2YuYXBpLnYxLkVycm9yQm9keUgAEjkKDWF1dGhlbnRpY2F0ZWQYAyABKAsyIC5naG9zdHByb29mLmFwaS52MS5BdXRoZW50aWNhdGVkSAASLwoIYWNjZXB0ZWQYBCABKAsyGy5naG9zdHByb29mLmFwaS52MS5BY2NlcHRlZEgAEjYKDHJvdXRpbmdfbGlzdBgFIAEoCzIeLmdob3N0cHJvb2YuYXBpLnYxLlJvdXRpbmdMaXN0SAASKQoFYWNrZWQYBiABKAsyGC5naG9zdHByb29mLmFwaS52MS5BY2tlZEgAEicKBHBvbmcYByABKAsyFy5naG9zdHByb29mLmFwaS52MS5Qb25nSABCCAoGcmVzdWx0IjwKDUF1dGhlbnRpY2F0ZWQSKwoHbWFpbGJveBgBIAEoCzIaLmdob3N0cHJvb2YuYXBpLnYxLk1haWxib3giWAoIQWNjZXB0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoDBINCgVlcG9jaBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAgSFgoOYWNjZXB0ZWRfYXRfbXMYBCABKAQiWwoLUm91dGluZ0xpc3QSEAoIZ3JvdXBfaWQYASABKAwSDQoFZXBvY2gYAiABKAQSKwoHbWVtYmVycxgDIAMoCzIaLmdob3N0cHJvb2YuYXBpLnYxLk1haWxib3giFgoFQWNrZWQSDQoFY291bnQYASABKA0iBgoEUG9uZyJ2CghEZWxpdmVyeRISCgptZXNzYWdlX2lkGAEgASgMEi0KBGtpbmQYAiABKA4yHy5naG9zdHByb29mLmFwaS52MS5EZWxpdmVyeUtpbmQSDwoHbWVzc2FnZRgDIAEoDBIWCg5yZWNlaXZlZF9hdF9tcxgEIAEoBCp9CgxEZWxpdmVyeUtpbmQSHQoZREVMSVZFUllfS0lORF9VTlNQRUNJRklFRBAAEhkKFURFTElWRVJZX0tJTkRfTUVTU0FHRRABEhgKFERFTElWRVJZX0tJTkRfQ09NTUlUEAISGQoVREVMSVZFUllfS0lORF9XRUxDT01FEANiBnByb3RvMw");
 
 /**
  * A device's mailbox: the account's canonical username and the device id from its signed
@@ -601,6 +601,80 @@ export const AttachmentUploadedSchema: GenMessage<AttachmentUploaded> = /*@__PUR
   messageDesc(file_ghostproof_api_v1_api, 19);
 
 /**
+ * GET /v1/kt/keys: what clients pin at registration and auditors pin at first audit.
+ *
+ * @generated from message ghostproof.api.v1.KtKeysResponse
+ */
+export type KtKeysResponse = Message<"ghostproof.api.v1.KtKeysResponse"> & {
+  /**
+   * The log's origin (the checkpoint's first line).
+   *
+   * @generated from field: string origin = 1;
+   */
+  origin: string;
+
+  /**
+   * The checkpoint signing key as a C2SP signed-note verifier key: <name>+<hex id>+<base64>.
+   *
+   * @generated from field: string log_key = 2;
+   */
+  logKey: string;
+
+  /**
+   * The VRF public key (32 bytes, RFC 9381 ECVRF-EDWARDS25519-SHA512-ELL2).
+   *
+   * @generated from field: bytes vrf_public_key = 3;
+   */
+  vrfPublicKey: Uint8Array;
+};
+
+/**
+ * Describes the message ghostproof.api.v1.KtKeysResponse.
+ * Use `create(KtKeysResponseSchema)` to create a new message.
+ */
+export const KtKeysResponseSchema: GenMessage<KtKeysResponse> = /*@__PURE__*/
+  messageDesc(file_ghostproof_api_v1_api, 20);
+
+/**
+ * GET /v1/kt/checkpoint: the newest signed checkpoint (a C2SP tlog-checkpoint signed note).
+ *
+ * @generated from message ghostproof.api.v1.KtCheckpointResponse
+ */
+export type KtCheckpointResponse = Message<"ghostproof.api.v1.KtCheckpointResponse"> & {
+  /**
+   * @generated from field: string note = 1;
+   */
+  note: string;
+};
+
+/**
+ * Describes the message ghostproof.api.v1.KtCheckpointResponse.
+ * Use `create(KtCheckpointResponseSchema)` to create a new message.
+ */
+export const KtCheckpointResponseSchema: GenMessage<KtCheckpointResponse> = /*@__PURE__*/
+  messageDesc(file_ghostproof_api_v1_api, 21);
+
+/**
+ * GET /v1/kt/lookup/{username}, /v1/kt/monitor/{username}/{from_version},
+ * /v1/kt/audit/{from_size}/{to_size}, /v1/kt/consistency/{from_size}/{to_size}.
+ *
+ * @generated from message ghostproof.api.v1.KtProofResponse
+ */
+export type KtProofResponse = Message<"ghostproof.api.v1.KtProofResponse"> & {
+  /**
+   * @generated from field: bytes proof = 1;
+   */
+  proof: Uint8Array;
+};
+
+/**
+ * Describes the message ghostproof.api.v1.KtProofResponse.
+ * Use `create(KtProofResponseSchema)` to create a new message.
+ */
+export const KtProofResponseSchema: GenMessage<KtProofResponse> = /*@__PURE__*/
+  messageDesc(file_ghostproof_api_v1_api, 22);
+
+/**
  * @generated from message ghostproof.api.v1.ClientFrame
  */
 export type ClientFrame = Message<"ghostproof.api.v1.ClientFrame"> & {
@@ -664,7 +738,7 @@ export type ClientFrame = Message<"ghostproof.api.v1.ClientFrame"> & {
  * Use `create(ClientFrameSchema)` to create a new message.
  */
 export const ClientFrameSchema: GenMessage<ClientFrame> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 20);
+  messageDesc(file_ghostproof_api_v1_api, 23);
 
 /**
  * Must be the first frame.
@@ -683,7 +757,7 @@ export type Authenticate = Message<"ghostproof.api.v1.Authenticate"> & {
  * Use `create(AuthenticateSchema)` to create a new message.
  */
 export const AuthenticateSchema: GenMessage<Authenticate> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 21);
+  messageDesc(file_ghostproof_api_v1_api, 24);
 
 /**
  * Registers a new group id at epoch 0 with the sender's mailbox as its only member.
@@ -702,7 +776,7 @@ export type CreateGroup = Message<"ghostproof.api.v1.CreateGroup"> & {
  * Use `create(CreateGroupSchema)` to create a new message.
  */
 export const CreateGroupSchema: GenMessage<CreateGroup> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 22);
+  messageDesc(file_ghostproof_api_v1_api, 25);
 
 /**
  * An MLS PrivateMessage with content type application or proposal, for every other mailbox
@@ -729,7 +803,7 @@ export type SendMessage = Message<"ghostproof.api.v1.SendMessage"> & {
  * Use `create(SendMessageSchema)` to create a new message.
  */
 export const SendMessageSchema: GenMessage<SendMessage> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 23);
+  messageDesc(file_ghostproof_api_v1_api, 26);
 
 /**
  * An MLS PrivateMessage commit for the group's current epoch, with its Welcome (if it adds
@@ -766,7 +840,7 @@ export type SendCommit = Message<"ghostproof.api.v1.SendCommit"> & {
  * Use `create(SendCommitSchema)` to create a new message.
  */
 export const SendCommitSchema: GenMessage<SendCommit> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 24);
+  messageDesc(file_ghostproof_api_v1_api, 27);
 
 /**
  * @generated from message ghostproof.api.v1.GetRoutingList
@@ -783,7 +857,7 @@ export type GetRoutingList = Message<"ghostproof.api.v1.GetRoutingList"> & {
  * Use `create(GetRoutingListSchema)` to create a new message.
  */
 export const GetRoutingListSchema: GenMessage<GetRoutingList> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 25);
+  messageDesc(file_ghostproof_api_v1_api, 28);
 
 /**
  * @generated from message ghostproof.api.v1.Ack
@@ -802,7 +876,7 @@ export type Ack = Message<"ghostproof.api.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 26);
+  messageDesc(file_ghostproof_api_v1_api, 29);
 
 /**
  * @generated from message ghostproof.api.v1.Ping
@@ -815,7 +889,7 @@ export type Ping = Message<"ghostproof.api.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 27);
+  messageDesc(file_ghostproof_api_v1_api, 30);
 
 /**
  * @generated from message ghostproof.api.v1.ServerFrame
@@ -844,7 +918,7 @@ export type ServerFrame = Message<"ghostproof.api.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 28);
+  messageDesc(file_ghostproof_api_v1_api, 31);
 
 /**
  * @generated from message ghostproof.api.v1.Response
@@ -904,7 +978,7 @@ export type Response = Message<"ghostproof.api.v1.Response"> & {
  * Use `create(ResponseSchema)` to create a new message.
  */
 export const ResponseSchema: GenMessage<Response> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 29);
+  messageDesc(file_ghostproof_api_v1_api, 32);
 
 /**
  * @generated from message ghostproof.api.v1.Authenticated
@@ -921,7 +995,7 @@ export type Authenticated = Message<"ghostproof.api.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 30);
+  messageDesc(file_ghostproof_api_v1_api, 33);
 
 /**
  * The message (or commit) is stored durably.
@@ -961,7 +1035,7 @@ export type Accepted = Message<"ghostproof.api.v1.Accepted"> & {
  * Use `create(AcceptedSchema)` to create a new message.
  */
 export const AcceptedSchema: GenMessage<Accepted> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 31);
+  messageDesc(file_ghostproof_api_v1_api, 34);
 
 /**
  * @generated from message ghostproof.api.v1.RoutingList
@@ -988,7 +1062,7 @@ export type RoutingList = Message<"ghostproof.api.v1.RoutingList"> & {
  * Use `create(RoutingListSchema)` to create a new message.
  */
 export const RoutingListSchema: GenMessage<RoutingList> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 32);
+  messageDesc(file_ghostproof_api_v1_api, 35);
 
 /**
  * @generated from message ghostproof.api.v1.Acked
@@ -1005,7 +1079,7 @@ export type Acked = Message<"ghostproof.api.v1.Acked"> & {
  * Use `create(AckedSchema)` to create a new message.
  */
 export const AckedSchema: GenMessage<Acked> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 33);
+  messageDesc(file_ghostproof_api_v1_api, 36);
 
 /**
  * @generated from message ghostproof.api.v1.Pong
@@ -1018,7 +1092,7 @@ export type Pong = Message<"ghostproof.api.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 34);
+  messageDesc(file_ghostproof_api_v1_api, 37);
 
 /**
  * @generated from message ghostproof.api.v1.Delivery
@@ -1052,7 +1126,7 @@ export type Delivery = Message<"ghostproof.api.v1.Delivery"> & {
  * Use `create(DeliverySchema)` to create a new message.
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
-  messageDesc(file_ghostproof_api_v1_api, 35);
+  messageDesc(file_ghostproof_api_v1_api, 38);
 
 /**
  * @generated from enum ghostproof.api.v1.DeliveryKind
