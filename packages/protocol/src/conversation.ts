@@ -474,7 +474,7 @@ export class Conversation {
   /** Encrypts one content message; returns the MLSMessage bytes and the message id. */
   async encrypt(
     body: Content['body'],
-    options: { messageId?: Uint8Array } = {},
+    options: { messageId?: Uint8Array; ktCheckpoint?: string } = {},
   ): Promise<{ message: Uint8Array; messageId: Uint8Array }> {
     this.requireActive();
     const messageId = options.messageId ?? newMessageId();
@@ -482,6 +482,7 @@ export class Conversation {
       messageId,
       sentAt: BigInt(this.env.clock()),
       epochTag: await this.epochTag(),
+      ktCheckpoint: options.ktCheckpoint ?? '',
       body,
     });
     const padded = encodeContent(content, this.env.limits.maxApplicationPlaintext);
