@@ -8,7 +8,7 @@
 export { ClientError, type ClientErrorCode } from './errors.js';
 export { Connection, type ConnectionState, type WebSocketFactory, type WebSocketLike } from './connection.js';
 export { HttpApi, type Fetch } from './http.js';
-export { ServerDirectory, type IdentityChange } from './directory.js';
+export { KtDirectory, type IdentityChange, type KtAlarm, type KtClientState } from './kt-directory.js';
 export {
   MemoryClientStore,
   type AttachmentInfo,

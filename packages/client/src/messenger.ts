@@ -32,7 +32,7 @@ import {
   Receipt_Kind,
 } from '@ghostproof/protocol';
 import { Connection, type ConnectionState, type WebSocketFactory } from './connection.js';
-import { ServerDirectory, type IdentityChange } from './directory.js';
+import { KtDirectory, type IdentityChange, type KtAlarm } from './kt-directory.js';
 import { ClientError } from './errors.js';
 import { HttpApi, type Fetch } from './http.js';
 import { fromHex, randomBytes, toHex } from './bytes.js';
@@ -53,6 +53,7 @@ const KEY_PACKAGE_BATCH = 20;
 const COMMIT_ATTEMPTS = 4;
 
 export type Alarm =
+  | KtAlarm
   | {
       readonly kind: 'invalid-commit' | 'fork' | 'gap' | 'tampered' | 'replay';
       readonly conversationId: string;
@@ -104,7 +105,7 @@ export class Messenger {
   private readonly clock: () => number;
   private connection: Connection | undefined;
   private protocol!: ProtocolClient;
-  private directory!: ServerDirectory;
+  private directory!: KtDirectory;
   private identity!: StoredIdentity;
   private token: { value: Uint8Array; expiresAt: number } | undefined;
   private origin: string | undefined;
@@ -150,6 +151,8 @@ export class Messenger {
       signedDeviceList: deviceList.signed,
     });
     await messenger.init();
+    // The log's keys are pinned now, at registration.
+    await messenger.directory.pin(deviceList.signed);
     await messenger.replenishKeyPackages();
     return messenger;
   }
@@ -165,12 +168,13 @@ export class Messenger {
     const identity = await this.options.store.getIdentity();
     if (!identity) throw new ClientError('not-registered', 'no account in this profile');
     this.identity = identity;
-    this.directory = new ServerDirectory(
+    this.directory = new KtDirectory(
       this.http,
       this.options.store,
       () => this.sessionToken(false),
       this.clock,
       (change) => void this.onIdentityChange(change),
+      (alarm) => this.emit('alarm', alarm),
     );
     this.protocol = await ProtocolClient.create({
       device: {
@@ -247,6 +251,8 @@ export class Messenger {
 
   private async onOnline(): Promise<void> {
     try {
+      await this.directory.checkKeys();
+      await this.directory.monitorOwnAccount(this.identity.username);
       await this.flushOutbox();
       await this.replenishKeyPackages();
       await this.selfUpdateDue();
@@ -581,7 +587,9 @@ export class Messenger {
         );
       }
     }
-    const { message, messageId } = await conversation.encrypt(body);
+    const { message, messageId } = await conversation.encrypt(body, {
+      ...(this.directory.newestCheckpoint ? { ktCheckpoint: this.directory.newestCheckpoint } : {}),
+    });
     const hexId = toHex(messageId);
     const shown = body.case === 'text' || body.case === 'attachment';
     if (shown) {
@@ -910,6 +918,9 @@ export class Messenger {
     const messageId = toHex(content.messageId);
     const now = this.clock();
     const body = content.body;
+    // A peer's view of the log: consistent with ours, or evidence of a split view.
+    if (content.ktCheckpoint)
+      await this.directory.observeCheckpoint(content.ktCheckpoint).catch(() => undefined);
     switch (body.case) {
       case 'text':
       case 'attachment': {

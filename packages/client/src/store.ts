@@ -121,6 +121,10 @@ export interface ClientStore extends ProtocolStore {
   putContact(contact: Contact): Promise<void>;
   listContacts(): Promise<Contact[]>;
 
+  /** Small named records of the client itself (e.g. key transparency state). */
+  getSetting(name: string): Promise<Uint8Array | undefined>;
+  putSetting(name: string, value: Uint8Array): Promise<void>;
+
   close(): Promise<void>;
 }
 
@@ -133,6 +137,7 @@ export class MemoryClientStore extends MemoryProtocolStore implements ClientStor
   private readonly outbox = new Map<string, OutboxEntry>();
   private readonly deliveries = new Map<string, number>();
   private readonly contacts = new Map<string, Contact>();
+  private readonly settings = new Map<string, Uint8Array>();
 
   async getIdentity() {
     return this.identity && clone(this.identity);
@@ -206,6 +211,12 @@ export class MemoryClientStore extends MemoryProtocolStore implements ClientStor
   }
   async listContacts() {
     return [...this.contacts.values()].map(clone);
+  }
+  async getSetting(name: string) {
+    return this.settings.get(name)?.slice();
+  }
+  async putSetting(name: string, value: Uint8Array) {
+    this.settings.set(name, value.slice());
   }
   async close() {}
 }

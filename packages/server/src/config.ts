@@ -230,7 +230,7 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     clock: options.clock ?? Date.now,
     kt: {
       enabled: options.kt?.enabled ?? true,
-      epochIntervalMs: positive('kt.epochIntervalMs', options.kt?.epochIntervalMs ?? 5 * SECOND),
+      epochIntervalMs: positive('kt.epochIntervalMs', options.kt?.epochIntervalMs ?? SECOND),
       maxEpochAgeMs: positive('kt.maxEpochAgeMs', options.kt?.maxEpochAgeMs ?? 60 * MINUTE),
       keyFile: options.kt?.keyFile,
       origin: options.kt?.origin,

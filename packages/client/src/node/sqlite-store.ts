@@ -22,7 +22,8 @@ import { fromHex, toHex } from '../bytes.js';
 
 const SCHEMA_VERSION = 1;
 
-type Kind = 'identity' | 'keypackage' | 'mls' | 'info' | 'message' | 'outbox' | 'delivery' | 'contact';
+type Kind =
+  'identity' | 'keypackage' | 'mls' | 'info' | 'message' | 'outbox' | 'delivery' | 'contact' | 'setting';
 
 function serialize(value: unknown): Uint8Array {
   return new TextEncoder().encode(
@@ -271,5 +272,13 @@ export class SqliteClientStore implements ClientStore {
   }
   listContacts() {
     return this.all<Contact>('contact');
+  }
+
+  // settings
+  async getSetting(name: string) {
+    return (await this.get<{ value: Uint8Array }>('setting', name))?.value;
+  }
+  putSetting(name: string, value: Uint8Array) {
+    return this.put('setting', name, { value });
   }
 }

@@ -23,6 +23,8 @@ export async function startServer(): Promise<TestServer> {
     log: { level: 'silent' },
     // Every test person registers from 127.0.0.1: raise the per-address registration limit.
     rates: { registrationsPerAddress: { limit: 1000, windowMs: 3_600_000 } },
+    // New accounts become visible to lookups at the next epoch: keep epochs short in tests.
+    kt: { epochIntervalMs: 50 },
   });
   const { url } = await server.listen();
   return {
