@@ -501,19 +501,20 @@ export class Conversation {
     if (this.meta.broken) throw new ProtocolError('invalid-commit', 'conversation needs a reset');
     if (this.pending) throw new ProtocolError('not-allowed', 'a commit is already pending');
     const before = this.state.ratchetTree;
+    const leaving = leaversOf(before, Object.values(this.state.unappliedProposals));
+    // A commit also applies pending leave proposals: the server must stop delivering to
+    // those devices too, or every member sees a routing list with a mailbox off the roster.
+    const leavers = leavesOf(before)
+      .map((l) => l.address)
+      .filter((a) => leaving.has(addressKey(a)) && !routing.remove.some((r) => sameAddress(r, a)));
+    if (leavers.length > 0) routing = { add: routing.add, remove: [...routing.remove, ...leavers] };
     const { newState, commit, welcome } = await createCommit({
       context: this.context(),
       state: this.state,
       extraProposals: proposals,
       ratchetTreeExtension: true,
     });
-    const events = diffRoster(
-      before,
-      newState.ratchetTree,
-      this.selfAddress,
-      this.selfAddress,
-      leaversOf(before, Object.values(this.state.unappliedProposals)),
-    );
+    const events = diffRoster(before, newState.ratchetTree, this.selfAddress, this.selfAddress, leaving);
     this.pending = {
       meta: {
         id: hex(crypto.getRandomValues(new Uint8Array(16))),

@@ -145,6 +145,8 @@ for (const [suiteName, suite] of suites) {
       });
       const commit = await c.prepareSelfUpdate();
       assert.deepEqual(commit.events, [{ kind: 'member-left', username: 'bob' }]);
+      // The server stops delivering to bob with this commit (else: a ghost on the routing list).
+      assert.deepEqual(commit.routing.remove, [{ username: 'bob', deviceId: 1 }]);
       const [atAlice, atBob] = await land(c, commit, [a, b]);
       assert.deepEqual(atAlice?.kind === 'commit' && atAlice.events, [
         { kind: 'member-left', username: 'bob' },
