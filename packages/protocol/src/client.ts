@@ -41,6 +41,12 @@ export interface ProtocolClientOptions {
   readonly provider?: CryptoProvider;
   /** Test-only: accept every credential, to show what the checks prevent. Never set in products. */
   readonly unsafeTestingAcceptAllCredentials?: boolean;
+  /**
+   * Test-only: no fork or gap alarm. A second commit for an epoch passes as a redelivery and a
+   * message from an epoch not reached is dropped, silently, as by a client without these
+   * checks: the negative control of the fork and gap tests. Never set in products.
+   */
+  readonly unsafeTestingIgnoreForksAndGaps?: boolean;
 }
 
 const KIND_CODES: Record<ConversationKind, number> = { direct: 1, group: 2 };
@@ -56,6 +62,7 @@ export class ProtocolClient {
     private readonly clock: () => number,
     private readonly provider: CryptoProvider,
     private readonly unsafeTestingAcceptAllCredentials: boolean,
+    private readonly unsafeTestingIgnoreForksAndGaps: boolean,
   ) {}
 
   static async create(options: ProtocolClientOptions): Promise<ProtocolClient> {
@@ -67,6 +74,7 @@ export class ProtocolClient {
       options.clock ?? Date.now,
       options.provider ?? (await createCryptoProvider()),
       options.unsafeTestingAcceptAllCredentials ?? false,
+      options.unsafeTestingIgnoreForksAndGaps ?? false,
     );
   }
 
@@ -90,6 +98,7 @@ export class ProtocolClient {
       clock: this.clock,
       persist: (groupId, record) => this.store.putConversation(groupId, record),
       unsafeTestingAcceptAllCredentials: this.unsafeTestingAcceptAllCredentials,
+      unsafeTestingIgnoreForksAndGaps: this.unsafeTestingIgnoreForksAndGaps,
     };
   }
 

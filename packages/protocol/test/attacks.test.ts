@@ -249,38 +249,46 @@ for (const [suiteName, suite] of suites) {
       );
     });
 
-    it('different commits for one epoch shown to two members raise a fork alarm', async () => {
-      const world = new World(suite);
-      const [alice, bob, carol] = [
-        await world.person('alice'),
-        await world.person('bob'),
-        await world.person('carol'),
-      ];
-      const convs = await groupOf(world, alice, [bob, carol]);
-      const [a, b, c] = [get(convs, 'alice/1'), get(convs, 'bob/1'), get(convs, 'carol/1')];
-      const fromAlice = await a.prepareSelfUpdate();
-      const fromBob = await b.prepareSelfUpdate();
-      // A server shows carol alice's commit, then also bob's for the same epoch.
-      await deliver([c], fromAlice.commit);
-      await assert.rejects(c.process(fromBob.commit), (e) => ProtocolError.is(e, 'fork'));
-      // The same commit again is just a redelivery.
-      assert.deepEqual(await c.process(fromAlice.commit), { kind: 'duplicate' });
-    });
+    for (const defence of [true, false]) {
+      const control = defence ? '' : ' (negative control: fork and gap detection off, nothing is noticed)';
+      it(`different commits for one epoch shown to two members raise a fork alarm${control}`, async () => {
+        const world = new World(suite, { unsafeTestingIgnoreForksAndGaps: !defence });
+        const [alice, bob, carol] = [
+          await world.person('alice'),
+          await world.person('bob'),
+          await world.person('carol'),
+        ];
+        const convs = await groupOf(world, alice, [bob, carol]);
+        const [a, b, c] = [get(convs, 'alice/1'), get(convs, 'bob/1'), get(convs, 'carol/1')];
+        const fromAlice = await a.prepareSelfUpdate();
+        const fromBob = await b.prepareSelfUpdate();
+        // A server shows carol alice's commit, then also bob's for the same epoch.
+        await deliver([c], fromAlice.commit);
+        if (defence) {
+          await assert.rejects(c.process(fromBob.commit), (e) => ProtocolError.is(e, 'fork'));
+        } else {
+          assert.deepEqual(await c.process(fromBob.commit), { kind: 'duplicate' });
+        }
+        // The same commit again is just a redelivery.
+        assert.deepEqual(await c.process(fromAlice.commit), { kind: 'duplicate' });
+      });
 
-    it('a message from an epoch this member has not reached raises a gap alarm', async () => {
-      const world = new World(suite);
-      const [alice, bob, carol] = [
-        await world.person('alice'),
-        await world.person('bob'),
-        await world.person('carol'),
-      ];
-      const convs = await groupOf(world, alice, [bob, carol]);
-      const [a, b, c] = [get(convs, 'alice/1'), get(convs, 'bob/1'), get(convs, 'carol/1')];
-      // The server withholds alice's commit from carol, then delivers bob's message from the new epoch.
-      await land(a, await a.prepareSelfUpdate(), [b]);
-      const { message } = await b.encrypt(body.text('you missed a commit'));
-      await assert.rejects(c.process(message), (e) => ProtocolError.is(e, 'gap'));
-    });
+      it(`a message from an epoch this member has not reached raises a gap alarm${control}`, async () => {
+        const world = new World(suite, { unsafeTestingIgnoreForksAndGaps: !defence });
+        const [alice, bob, carol] = [
+          await world.person('alice'),
+          await world.person('bob'),
+          await world.person('carol'),
+        ];
+        const convs = await groupOf(world, alice, [bob, carol]);
+        const [a, b, c] = [get(convs, 'alice/1'), get(convs, 'bob/1'), get(convs, 'carol/1')];
+        // The server withholds alice's commit from carol, then delivers bob's message from the new epoch.
+        await land(a, await a.prepareSelfUpdate(), [b]);
+        const { message } = await b.encrypt(body.text('you missed a commit'));
+        if (defence) await assert.rejects(c.process(message), (e) => ProtocolError.is(e, 'gap'));
+        else assert.deepEqual(await c.process(message), { kind: 'duplicate' });
+      });
+    }
 
     it("ts-mls's commit creation, given this project's authentication service, refuses a ghost", async () => {
       const world = new World(suite);

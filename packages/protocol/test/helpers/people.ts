@@ -40,6 +40,7 @@ export class World {
       limits?: Partial<ProtocolLimits>;
       clock?: () => number;
       unsafeTestingAcceptAllCredentials?: boolean;
+      unsafeTestingIgnoreForksAndGaps?: boolean;
     } = {},
   ) {}
 
@@ -52,6 +53,7 @@ export class World {
       ...(this.options.limits ? { limits: this.options.limits } : {}),
       ...(this.options.clock ? { clock: this.options.clock } : {}),
       unsafeTestingAcceptAllCredentials: this.options.unsafeTestingAcceptAllCredentials ?? false,
+      unsafeTestingIgnoreForksAndGaps: this.options.unsafeTestingIgnoreForksAndGaps ?? false,
     });
     return { identity, client, store };
   }
