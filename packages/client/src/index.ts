@@ -8,7 +8,13 @@
 export { ClientError, type ClientErrorCode } from './errors.js';
 export { Connection, type ConnectionState, type WebSocketFactory, type WebSocketLike } from './connection.js';
 export { HttpApi, type Fetch } from './http.js';
-export { KtDirectory, type IdentityChange, type KtAlarm, type KtClientState } from './kt-directory.js';
+export {
+  KtDirectory,
+  type IdentityChange,
+  type KtAlarm,
+  type KtClientState,
+  type KtDirectoryOptions,
+} from './kt-directory.js';
 export {
   MemoryClientStore,
   type AttachmentInfo,
@@ -28,6 +34,7 @@ export {
   type Alarm,
   type MessengerEvents,
   type MessengerOptions,
+  type UnsafeTestingDisabledDefences,
 } from './messenger.js';
 export { fromHex, toHex } from './bytes.js';
 export { auditLog, parseAuditState, type AuditOutcome, type AuditState } from './audit.js';

@@ -62,6 +62,19 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return toHex(await (await createPlatformPrimitives()).digest('SHA-256', bytes));
 }
 
+export interface KtDirectoryOptions {
+  /** How long a verified list is used before it is looked up again. */
+  readonly maxAgeMs?: number;
+  /** How long to wait for a just-registered account or a new list to be published. */
+  readonly publicationWaitMs?: number;
+  /**
+   * Test-only: take device lists from the server's plain answer (signature checked, nothing
+   * proven), pin no identity keys, monitor nothing, ignore checkpoints. The negative control
+   * of the key transparency attack tests; products never set it.
+   */
+  readonly unsafeTestingWithoutKeyTransparency?: boolean;
+}
+
 export class KtDirectory implements DeviceDirectory {
   private readonly cache = new Map<string, { list: DeviceList; at: number }>();
   private state: KtClientState | undefined;
@@ -73,10 +86,20 @@ export class KtDirectory implements DeviceDirectory {
     private readonly clock: () => number,
     private readonly onIdentityChange: (change: IdentityChange) => void,
     private readonly onAlarm: (alarm: KtAlarm) => void,
-    private readonly maxAgeMs = 30_000,
-    /** How long to wait for a just-registered account or a new list to be published. */
-    private readonly publicationWaitMs = 8_000,
+    private readonly options: KtDirectoryOptions = {},
   ) {}
+
+  private get maxAgeMs(): number {
+    return this.options.maxAgeMs ?? 30_000;
+  }
+
+  private get publicationWaitMs(): number {
+    return this.options.publicationWaitMs ?? 8_000;
+  }
+
+  private get withoutKeyTransparency(): boolean {
+    return this.options.unsafeTestingWithoutKeyTransparency === true;
+  }
 
   private async loadState(): Promise<KtClientState> {
     if (this.state) return this.state;
@@ -122,6 +145,7 @@ export class KtDirectory implements DeviceDirectory {
 
   /** The pinned log keys still served? A change is an alarm, never silently accepted. */
   async checkKeys(): Promise<void> {
+    if (this.withoutKeyTransparency) return;
     const state = await this.loadState();
     const keys = await this.http.call(routes.ktKeys);
     if (keys.logKey !== state.logKey || toHex(keys.vrfPublicKey) !== state.vrfPublicKey) {
@@ -139,6 +163,7 @@ export class KtDirectory implements DeviceDirectory {
    * proof; a contradiction is a split view: both notes are kept and the alarm raised.
    */
   async observeCheckpoint(note: string): Promise<void> {
+    if (this.withoutKeyTransparency) return;
     const state = await this.loadState();
     if (note === state.checkpoint) return;
     const anchor = this.anchor(state);
@@ -181,6 +206,7 @@ export class KtDirectory implements DeviceDirectory {
     const name = canonicalUsername(username);
     const cached = this.cache.get(name);
     if (cached && this.clock() - cached.at < this.maxAgeMs) return cached.list;
+    if (this.withoutKeyTransparency) return this.unprovenList(name);
     const deadline = Date.now() + this.publicationWaitMs;
     for (;;) {
       const list = await this.provenList(name);
@@ -193,6 +219,24 @@ export class KtDirectory implements DeviceDirectory {
       if (Date.now() > deadline || !(await this.serverKnows(name))) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+  }
+
+  /** The server's word alone (test-only: see KtDirectoryOptions). */
+  private async unprovenList(username: string): Promise<DeviceList | undefined> {
+    let signed: Uint8Array;
+    try {
+      signed = (
+        await this.http.call(routes.getDeviceList, { params: { username }, token: await this.token() })
+      ).signedDeviceList;
+    } catch (error) {
+      if (ApiError.is(error, 'not-found')) return undefined;
+      throw error;
+    }
+    const platform = await createPlatformPrimitives();
+    const list = await verifySignedDeviceList(signed, (pk, m, s) => platform.ed25519.verify(pk, m, s));
+    if (list.username !== username) return undefined;
+    this.cache.set(username, { list, at: this.clock() });
+    return list;
   }
 
   private async serverKnows(username: string): Promise<boolean> {
@@ -269,6 +313,7 @@ export class KtDirectory implements DeviceDirectory {
    * later version removed it again.
    */
   async monitorOwnAccount(username: string): Promise<void> {
+    if (this.withoutKeyTransparency) return;
     const state = await this.loadState();
     const anchor = this.anchor(state);
     const from = state.monitor?.version ?? 0;

@@ -85,6 +85,27 @@ export interface MessengerEvents {
 
 type Listener<T> = (event: T) => void;
 
+/**
+ * Defences a test may switch off (`true` = off), to show what each one prevents: the negative
+ * controls of the attack tests. A client with any of them off is not Ghostproof.
+ */
+export interface UnsafeTestingDisabledDefences {
+  /**
+   * Device lists from the server's plain answer (signature checked, nothing proven); no
+   * identity keys pinned (no "identity changed"), no monitoring of one's own account, no
+   * checkpoints checked.
+   */
+  readonly keyTransparency?: boolean;
+  /** The key transparency checkpoints peers carry in their messages are ignored (no split view). */
+  readonly checkpointExchange?: boolean;
+  /** Every MLS credential is accepted (the protocol's unsafeTestingAcceptAllCredentials). */
+  readonly credentialChecks?: boolean;
+  /** The server's routing list is never compared with the roster. */
+  readonly routingCheck?: boolean;
+  /** No fork or gap alarm (the protocol's unsafeTestingIgnoreForksAndGaps). */
+  readonly forkAndGapDetection?: boolean;
+}
+
 export interface MessengerOptions {
   readonly serverUrl: string;
   readonly store: ClientStore;
@@ -93,6 +114,8 @@ export interface MessengerOptions {
   readonly clock?: () => number;
   readonly limits?: Partial<ProtocolLimits>;
   readonly cipherSuite?: CiphersuiteId;
+  /** Test-only: defences switched off for negative controls. Products never set it. */
+  readonly unsafeTestingDisableDefences?: UnsafeTestingDisabledDefences;
 }
 
 function mailboxOf(address: DeviceAddress): Mailbox {
@@ -175,6 +198,7 @@ export class Messenger {
       this.clock,
       (change) => void this.onIdentityChange(change),
       (alarm) => this.emit('alarm', alarm),
+      { unsafeTestingWithoutKeyTransparency: this.disabled.keyTransparency === true },
     );
     this.protocol = await ProtocolClient.create({
       device: {
@@ -186,7 +210,13 @@ export class Messenger {
       store: this.options.store,
       clock: this.clock,
       ...(this.options.limits ? { limits: this.options.limits } : {}),
+      unsafeTestingAcceptAllCredentials: this.disabled.credentialChecks === true,
+      unsafeTestingIgnoreForksAndGaps: this.disabled.forkAndGapDetection === true,
     });
+  }
+
+  private get disabled(): UnsafeTestingDisabledDefences {
+    return this.options.unsafeTestingDisableDefences ?? {};
   }
 
   get username(): string {
@@ -550,6 +580,7 @@ export class Messenger {
 
   /** DESIGN.md: the routing list must hold exactly the roster's devices; a ghost mailbox alarms. */
   async checkRoutingList(id: string, conversation?: Conversation): Promise<void> {
+    if (this.disabled.routingCheck) return;
     const mls = conversation ?? (await this.mls(id));
     if (!mls.active) return;
     const result = await this.conn.request({ case: 'getRoutingList', value: { groupId: mls.groupId } });
@@ -919,7 +950,7 @@ export class Messenger {
     const now = this.clock();
     const body = content.body;
     // A peer's view of the log: consistent with ours, or evidence of a split view.
-    if (content.ktCheckpoint)
+    if (content.ktCheckpoint && !this.disabled.checkpointExchange)
       await this.directory.observeCheckpoint(content.ktCheckpoint).catch(() => undefined);
     switch (body.case) {
       case 'text':
