@@ -389,6 +389,14 @@ export class Messenger {
     return (await this.mls(id)).members;
   }
 
+  /**
+   * The conversation's group code (12 digits from the epoch authenticator): members who
+   * compare it out of band and see the same digits share one history up to this epoch.
+   */
+  async groupCode(id: string): Promise<string> {
+    return (await this.mls(id)).groupCode();
+  }
+
   async messages(id: string): Promise<StoredMessage[]> {
     await this.options.store.deleteExpiredMessages(this.clock());
     return this.options.store.listMessages(id);
