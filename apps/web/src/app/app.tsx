@@ -1,0 +1,167 @@
+// Start-up: one tab per browser profile runs the account (a Web Lock), the encrypted store is
+// opened, and the page either signs in with the keys it holds or offers to register.
+import { useEffect, useState, type FormEvent } from 'react';
+import {
+  browserMessengerOptions,
+  IndexedDbClientStore,
+  Messenger,
+  type MessengerOptions,
+} from '@ghostproof/client/browser';
+import { Model } from './model.js';
+import { Shell } from './shell.js';
+import { errorText } from './text.js';
+
+type Boot =
+  | { readonly kind: 'loading' }
+  | { readonly kind: 'elsewhere' }
+  | { readonly kind: 'register'; readonly options: MessengerOptions; readonly hold: Holder }
+  | { readonly kind: 'ready'; readonly model: Model }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+/** Lets the page's fetch reach the model that exists only after the Messenger does. */
+interface Holder {
+  model: Model | undefined;
+}
+
+/** Holds this profile's lock for the page's lifetime; false if another tab has it. */
+function lockProfile(): Promise<boolean> {
+  if (!('locks' in navigator)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    void navigator.locks.request('ghostproof-profile', { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? new Promise<never>(() => undefined) : undefined;
+    });
+  });
+}
+
+async function startModel(messenger: Messenger, store: IndexedDbClientStore, hold: Holder): Promise<Model> {
+  const model = new Model(messenger, store);
+  hold.model = model;
+  // Resolves when online; the page works offline meanwhile and shows the connection state.
+  messenger.connect().catch(() => undefined);
+  return model;
+}
+
+async function boot(): Promise<Boot> {
+  if (!(await lockProfile())) return { kind: 'elsewhere' };
+  const store = await IndexedDbClientStore.open();
+  const hold: Holder = { model: undefined };
+  const options = browserMessengerOptions(location.origin, store, {
+    fetchOptions: { onUploadProgress: (sent, total) => hold.model?.uploadProgress?.(sent, total) },
+  });
+  if (!(await store.getIdentity())) return { kind: 'register', options, hold };
+  const messenger = await Messenger.open(options);
+  return { kind: 'ready', model: await startModel(messenger, store, hold) };
+}
+
+export function App() {
+  const [state, setState] = useState<Boot>({ kind: 'loading' });
+  useEffect(() => {
+    boot().then(setState, () =>
+      setState({
+        kind: 'failed',
+        reason: 'This browser’s storage could not be opened (private window or storage disabled?).',
+      }),
+    );
+  }, []);
+  switch (state.kind) {
+    case 'loading':
+      return (
+        <main className="centered" aria-busy="true">
+          <p role="status">Opening Ghostproof…</p>
+        </main>
+      );
+    case 'elsewhere':
+      return (
+        <main className="centered">
+          <h1>Ghostproof is open in another tab</h1>
+          <p>One tab at a time uses this browser’s account. Close the other tab and reload this one.</p>
+        </main>
+      );
+    case 'failed':
+      return (
+        <main className="centered">
+          <h1>Ghostproof could not start</h1>
+          <p role="alert">{state.reason}</p>
+        </main>
+      );
+    case 'register':
+      return (
+        <Register
+          options={state.options}
+          onRegistered={async (messenger) =>
+            setState({
+              kind: 'ready',
+              model: await startModel(messenger, state.options.store as IndexedDbClientStore, state.hold),
+            })
+          }
+        />
+      );
+    case 'ready':
+      return <Shell model={state.model} />;
+  }
+}
+
+function Register(props: { options: MessengerOptions; onRegistered: (m: Messenger) => Promise<void> }) {
+  const [username, setUsername] = useState('');
+  const [invite, setInvite] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const submit = async (ev: FormEvent) => {
+    ev.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      const messenger = await Messenger.register(props.options, username.trim(), invite.trim());
+      await props.onRegistered(messenger);
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+    }
+  };
+  return (
+    <main className="centered">
+      <h1>Ghostproof</h1>
+      <p>
+        End-to-end encrypted messages. Your account lives in this browser: its keys are made here, kept
+        encrypted in this browser’s storage, and never sent anywhere. There is no password: opening this page
+        in this browser signs you in.
+      </p>
+      <form className="register" onSubmit={(ev) => void submit(ev)} aria-label="Create an account">
+        <label htmlFor="register-username">Username</label>
+        <input
+          id="register-username"
+          name="username"
+          autoComplete="username"
+          autoFocus
+          required
+          minLength={3}
+          maxLength={32}
+          pattern="[A-Za-z0-9._\-]{3,32}"
+          value={username}
+          onChange={(ev) => setUsername(ev.target.value)}
+          aria-describedby="register-hint"
+        />
+        <p id="register-hint" className="hint">
+          3–32 letters, digits, dots, dashes or underscores. Others find you by it.
+        </p>
+        <label htmlFor="register-invite">Invite code (if this server needs one)</label>
+        <input
+          id="register-invite"
+          name="invite"
+          autoComplete="off"
+          value={invite}
+          onChange={(ev) => setInvite(ev.target.value)}
+        />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Creating keys…' : 'Create account'}
+        </button>
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+      </form>
+    </main>
+  );
+}
