@@ -1,0 +1,278 @@
+// The stack a browser test talks to: a real Ghostproof server on a random port and, in front
+// of it on another port, a small HTTP front that serves the built web client (with the
+// headers the server must send, src/build/headers.ts) and forwards every other request and
+// the WebSocket to the server. The browser sees one origin, as it will when the server
+// serves the client itself. The front also plays the part of a malicious server, for the
+// tests of what clients detect: `addGhostToRoutingLists` adds a mailbox to every routing list
+// the server reports (a ghost member), by rewriting the server's WebSocket frames. `goOffline` cuts every WebSocket and
+// refuses new ones until `goOnline`.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { decodeServerFrame, encodeServerFrame } from '@ghostproof/api';
+import { createServer, type GhostproofServer } from '@ghostproof/server';
+import { CONTENT_TYPES, WEB_HEADERS } from '../../src/build/headers.js';
+
+export interface Stack {
+  /** The origin the browser opens (the front). */
+  readonly url: string;
+  /** The server itself, for Node clients. */
+  readonly serverUrl: string;
+  readonly server: GhostproofServer;
+  /** From now on, every routing list the server reports also names `ghost`. */
+  addGhostToRoutingLists(ghost: { username: string; deviceId: number } | undefined): void;
+  goOffline(): void;
+  goOnline(): void;
+  close(): Promise<void>;
+}
+
+function staticFile(root: string, pathname: string): string | undefined {
+  const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+  const path = normalize(join(root, relative));
+  if (!path.startsWith(root + sep)) return undefined;
+  try {
+    return statSync(path).isFile() ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function frameHeader(length: number): Buffer {
+  if (length < 126) return Buffer.from([0x82, length]);
+  if (length < 0x10000) {
+    const header = Buffer.from([0x82, 126, 0, 0]);
+    header.writeUInt16BE(length, 2);
+    return header;
+  }
+  const header = Buffer.alloc(10);
+  header[0] = 0x82;
+  header[1] = 127;
+  header.writeBigUInt64BE(BigInt(length), 2);
+  return header;
+}
+
+/**
+ * Rewrites the server-to-browser byte stream of one WebSocket: the HTTP handshake passes
+ * unchanged, then each unfragmented binary frame goes through `rewrite`. Compression is never
+ * negotiated (the front drops the extension header), so payloads are plain.
+ */
+function frameRewriter(rewrite: (payload: Buffer) => Buffer): (chunk: Buffer) => Buffer {
+  let pending = Buffer.alloc(0);
+  let handshakeDone = false;
+  return (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    const out: Buffer[] = [];
+    if (!handshakeDone) {
+      const end = pending.indexOf('\r\n\r\n');
+      if (end < 0) return Buffer.alloc(0);
+      out.push(pending.subarray(0, end + 4));
+      pending = pending.subarray(end + 4);
+      handshakeDone = true;
+    }
+    for (;;) {
+      if (pending.length < 2) break;
+      const opcode = pending[0]! & 0x0f;
+      const fin = (pending[0]! & 0x80) !== 0;
+      let length = pending[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (pending.length < 4) break;
+        length = pending.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (pending.length < 10) break;
+        length = Number(pending.readBigUInt64BE(2));
+        offset = 10;
+      }
+      if (pending.length < offset + length) break;
+      const frame = pending.subarray(0, offset + length);
+      const payload = pending.subarray(offset, offset + length);
+      pending = pending.subarray(offset + length);
+      if (opcode === 2 && fin) {
+        const rewritten = rewrite(payload);
+        out.push(rewritten === payload ? frame : Buffer.concat([frameHeader(rewritten.length), rewritten]));
+      } else {
+        out.push(frame);
+      }
+    }
+    return Buffer.concat(out);
+  };
+}
+
+function serveFile(res: ServerResponse, file: string): void {
+  const body = readFileSync(file);
+  res.writeHead(200, {
+    ...WEB_HEADERS,
+    'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+    'Content-Length': body.length,
+    'Cache-Control': 'no-cache',
+  });
+  res.end(body);
+}
+
+/** Serves a directory alone, with the web client's headers (for the test pages). */
+export async function startStatic(root: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createHttpServer((req, res) => {
+    const file = staticFile(root, new URL(req.url ?? '/', 'http://static').pathname);
+    if (req.method === 'GET' && file) serveFile(res, file);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export async function startStack(webRoot: string): Promise<Stack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ghostproof-web-test-'));
+  const server = await createServer({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    log: { level: 'silent' },
+    // Every test person registers from 127.0.0.1.
+    rates: { registrationsPerAddress: { limit: 1000, windowMs: 3_600_000 } },
+  });
+  const { url: serverUrl } = await server.listen();
+  const backend = new URL(serverUrl);
+  let ghost: { username: string; deviceId: number } | undefined;
+  let offline = false;
+  const sockets = new Set<{ destroy(): void }>();
+
+  const addGhost = (payload: Buffer): Buffer => {
+    if (!ghost) return payload;
+    let frame;
+    try {
+      frame = decodeServerFrame(payload);
+    } catch {
+      return payload;
+    }
+    if (frame.body.case !== 'response' || frame.body.value.result.case !== 'routingList') return payload;
+    const list = frame.body.value.result.value;
+    return Buffer.from(
+      encodeServerFrame({
+        body: {
+          case: 'response',
+          value: {
+            requestId: frame.body.value.requestId,
+            result: {
+              case: 'routingList',
+              value: { groupId: list.groupId, epoch: list.epoch, members: [...list.members, ghost] },
+            },
+          },
+        },
+      }),
+    );
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse) => {
+    const upstream = httpRequest(
+      {
+        host: backend.hostname,
+        port: backend.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  };
+
+  const front: Server = createHttpServer((req, res) => {
+    const pathname = new URL(req.url ?? '/', 'http://front').pathname;
+    const file = req.method === 'GET' ? staticFile(webRoot, pathname) : undefined;
+    if (file) {
+      serveFile(res, file);
+      return;
+    }
+    forward(req, res);
+  });
+  // WebSockets: the upgrade request is replayed to the server (without compression, so that
+  // frames can be read) and the sockets joined.
+  front.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    if (offline) {
+      socket.destroy();
+      return;
+    }
+    const upstream = connect(Number(backend.port), backend.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        if (req.rawHeaders[i]!.toLowerCase() === 'sec-websocket-extensions') continue;
+        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      }
+      upstream.write(lines.join('\r\n') + '\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      const rewrite = frameRewriter(addGhost);
+      upstream.on('data', (chunk: Buffer) => {
+        const out = rewrite(chunk);
+        if (out.length > 0) socket.write(out);
+      });
+      socket.pipe(upstream);
+    });
+    const pair = {
+      destroy() {
+        upstream.destroy();
+        socket.destroy();
+      },
+    };
+    sockets.add(pair);
+    const close = () => {
+      sockets.delete(pair);
+      pair.destroy();
+    };
+    upstream.on('error', close);
+    socket.on('error', close);
+    upstream.on('close', close);
+    socket.on('close', close);
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const port = (front.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    serverUrl,
+    server,
+    addGhostToRoutingLists(mailbox) {
+      ghost = mailbox;
+    },
+    goOffline() {
+      offline = true;
+      for (const pair of [...sockets]) pair.destroy();
+    },
+    goOnline() {
+      offline = false;
+    },
+    async close() {
+      for (const pair of [...sockets]) pair.destroy();
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Makes a fresh temporary directory; the caller removes it. */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
