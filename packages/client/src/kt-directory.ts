@@ -236,6 +236,8 @@ export class KtDirectory implements DeviceDirectory {
     const list = await verifySignedDeviceList(signed, (pk, m, s) => platform.ed25519.verify(pk, m, s));
     if (list.username !== username) return undefined;
     this.cache.set(username, { list, at: this.clock() });
+    // A contact record as on first use, but its key is never compared again: nothing pinned.
+    if (!(await this.store.getContact(username))) await this.pinIdentity(list);
     return list;
   }
 
