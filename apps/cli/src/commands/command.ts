@@ -4,6 +4,8 @@ export interface CommandIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly env: NodeJS.ProcessEnv;
+  /** The terminal for interactive commands (`chat`); absent when there is none. */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 export interface Command {

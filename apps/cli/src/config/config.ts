@@ -12,10 +12,9 @@ import {
   type ServerOptions,
 } from '@ghostproof/server';
 import { envNames, type ServeEnv } from './env.js';
+import { UsageError } from './usage-error.js';
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError } from './usage-error.js';
 
 const DAY_MS = 86_400_000;
 

@@ -45,3 +45,33 @@ export function readServeEnv(env: NodeJS.ProcessEnv): ServeEnv {
   }
   return out;
 }
+
+/** What the client commands (everything but `serve`) take from the environment. */
+export interface ClientEnv {
+  readonly server?: string;
+  readonly profile?: string;
+  /** Prints stack traces of unexpected errors. */
+  readonly debug?: string;
+  /**
+   * Tests only: the process kills itself with SIGKILL at this point of `send`
+   * ("before-send": the message is in the outbox, not yet on the wire; "after-accepted": the
+   * server accepted it, the outbox entry is not yet removed).
+   */
+  readonly unsafeTestKillAt?: string;
+}
+
+export const clientEnvNames: Record<keyof ClientEnv, string> = {
+  server: 'GHOSTPROOF_SERVER',
+  profile: 'GHOSTPROOF_PROFILE',
+  debug: 'GHOSTPROOF_DEBUG',
+  unsafeTestKillAt: 'GHOSTPROOF_UNSAFE_TEST_KILL_AT',
+};
+
+export function readClientEnv(env: NodeJS.ProcessEnv): ClientEnv {
+  const out: Record<string, string> = {};
+  for (const [key, name] of Object.entries(clientEnvNames)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}

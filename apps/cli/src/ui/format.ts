@@ -1,0 +1,58 @@
+// Words for what the SDK reports: times, roster changes and alarms. Alarms say what a person
+// should conclude, since each one means the server (or someone) misbehaved.
+import type { Alarm, MessengerEvents } from '@ghostproof/client';
+
+export type RosterEvent = MessengerEvents['roster']['events'][number];
+
+export function formatTime(ms: number, now = Date.now()): string {
+  const date = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  if (new Date(now).toDateString() === date.toDateString()) return time;
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${time}`;
+}
+
+export function describeRosterEvent(event: RosterEvent): string {
+  switch (event.kind) {
+    case 'member-added':
+      return `${event.by.username} added ${event.username}`;
+    case 'device-added':
+      return `${event.username} linked a new device (${event.deviceId})`;
+    case 'member-removed':
+      return `${event.by.username} removed ${event.username}`;
+    case 'member-left':
+      return `${event.username} left`;
+    case 'device-removed':
+      return `${event.username}'s device ${event.deviceId} was removed`;
+    case 'you-were-removed':
+      return `${event.by.username} removed you`;
+  }
+}
+
+export function describeAlarm(alarm: Alarm): string {
+  switch (alarm.kind) {
+    case 'invalid-commit':
+      return 'a membership change could not be verified; the group is being re-created';
+    case 'fork':
+      return 'members were shown different histories of this conversation (possible server attack)';
+    case 'gap':
+      return 'a message is missing or could not be decrypted (withheld or tampered with)';
+    case 'tampered':
+      return 'a message was tampered with';
+    case 'replay':
+      return 'a message was replayed';
+    case 'rejected-credential':
+      return 'a participant’s key does not match their verified device list (possible key substitution)';
+    case 'routing-mismatch': {
+      const extra = alarm.extra.map((d) => `${d.username}/${d.deviceId}`).join(', ');
+      const missing = alarm.missing.map((d) => `${d.username}/${d.deviceId}`).join(', ');
+      return [
+        'the server’s delivery list does not match the members',
+        extra ? `extra mailboxes (possible ghost): ${extra}` : '',
+        missing ? `members not delivered to: ${missing}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+    }
+  }
+}
