@@ -7,7 +7,9 @@ import {
   decodeClientFrame,
   decodeServerFrame,
   defaultLimits,
+  encodeAcceptedFrame,
   encodeClientFrame,
+  encodeDeliveryFrame,
   encodeServerFrame,
   errorFrame,
   errorFromBody,
@@ -105,6 +107,35 @@ describe('WebSocket frames', () => {
       } catch (e) {
         assert.ok(ApiError.is(e), String(e));
       }
+    }
+  });
+
+  it('hand-written Delivery and Accepted encoders write what protobuf-es writes', () => {
+    for (const message of [
+      new Uint8Array(0),
+      new Uint8Array(5).fill(7),
+      crypto.getRandomValues(new Uint8Array(300)),
+    ]) {
+      for (const receivedAtMs of [0n, 1n, 1_764_000_000_000n, 2n ** 64n - 1n]) {
+        const delivery = { messageId: id16(), kind: 2, message, receivedAtMs };
+        assert.deepEqual(
+          encodeDeliveryFrame(delivery),
+          encodeServerFrame({ body: { case: 'delivery', value: delivery } }),
+        );
+      }
+    }
+    for (const [requestId, epoch, duplicate] of [
+      [1, 0n, false],
+      [300, 5n, true],
+      [2 ** 32 - 1, 2n ** 63n, false],
+    ] as const) {
+      const accepted = { messageId: id16(), epoch, duplicate, acceptedAtMs: 1_764_000_000_123n };
+      assert.deepEqual(
+        encodeAcceptedFrame(requestId, accepted),
+        encodeServerFrame({
+          body: { case: 'response', value: { requestId, result: { case: 'accepted', value: accepted } } },
+        }),
+      );
     }
   });
 

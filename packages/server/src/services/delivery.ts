@@ -10,7 +10,7 @@ import {
   ApiError,
   ContentType,
   DeliveryKind as WireDeliveryKind,
-  encodeServerFrame,
+  encodeDeliveryFrame,
   parseWelcome,
   readMlsMessageHeader,
   WireFormat,
@@ -37,16 +37,11 @@ const wireKinds: Record<DeliveryKind, WireDeliveryKind> = {
 export function deliveryFrame(
   d: Pick<StoredDelivery, 'messageId' | 'kind' | 'body' | 'receivedAt'>,
 ): Uint8Array {
-  return encodeServerFrame({
-    body: {
-      case: 'delivery',
-      value: {
-        messageId: d.messageId,
-        kind: wireKinds[d.kind],
-        message: d.body,
-        receivedAtMs: BigInt(d.receivedAt),
-      },
-    },
+  return encodeDeliveryFrame({
+    messageId: d.messageId,
+    kind: wireKinds[d.kind],
+    message: d.body,
+    receivedAtMs: BigInt(d.receivedAt),
   });
 }
 

@@ -88,25 +88,32 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (group_id, account_id, device_id)
   ) WITHOUT ROWID;
   CREATE INDEX members_by_device ON group_members (account_id, device_id);
+  -- A stored message, once however many mailboxes it goes to. seq is its mailbox position
+  -- (allocated in increasing order, never reused: see meta.next_message_seq); remaining
+  -- counts the mailbox entries not yet acknowledged.
   CREATE TABLE messages (
     seq INTEGER PRIMARY KEY,
-    id BLOB NOT NULL UNIQUE,
     kind INTEGER NOT NULL,
     body BLOB NOT NULL,
     received_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    remaining INTEGER NOT NULL,
+    -- Random second half of the message id (the first half is seq).
+    tag BLOB NOT NULL
   );
   CREATE INDEX messages_by_expiry ON messages (expires_at);
+  -- Per-device mailboxes: one row per (recipient device, message), clustered by mailbox.
   CREATE TABLE mailbox_entries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id INTEGER NOT NULL,
     device_id INTEGER NOT NULL,
     message_seq INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
-  );
-  CREATE INDEX entries_by_mailbox ON mailbox_entries (account_id, device_id, seq);
-  CREATE INDEX entries_by_message ON mailbox_entries (message_seq);
-  CREATE INDEX entries_by_expiry ON mailbox_entries (expires_at);
+    PRIMARY KEY (account_id, device_id, message_seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('next_message_seq', 1);
   -- Idempotency: the answer given to each (sender, client id), for resends.
   CREATE TABLE sends (
     account_id INTEGER NOT NULL,

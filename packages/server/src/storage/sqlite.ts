@@ -47,8 +47,47 @@ export interface SqliteStoreOptions {
   readonly onFlush?: (writes: number, seconds: number) => void;
 }
 
+interface CachedGroup {
+  readonly epoch: number;
+  readonly members: readonly MailboxKey[];
+  readonly keys: ReadonlySet<string>;
+}
+
+const MAX_CACHED_GROUPS = 100_000;
+
 const kindCodes: Record<DeliveryKind, number> = { message: 1, commit: 2, welcome: 3 };
 const kindNames: Record<number, DeliveryKind> = { 1: 'message', 2: 'commit', 3: 'welcome' };
+
+/** Random bytes drawn in blocks: one system call per 512 ids rather than one each. */
+class RandomPool {
+  private pool = Buffer.alloc(0);
+  private offset = 0;
+
+  take(length: number): Buffer {
+    if (this.offset + length > this.pool.length) {
+      this.pool = randomBytes(8192);
+      this.offset = 0;
+    }
+    const out = Buffer.from(this.pool.subarray(this.offset, this.offset + length));
+    this.offset += length;
+    return out;
+  }
+}
+
+/** A message id: its 8-byte mailbox position followed by 8 random bytes. */
+function messageIdOf(seq: number, tag: Uint8Array): Uint8Array {
+  const id = new Uint8Array(16);
+  new DataView(id.buffer).setBigUint64(0, BigInt(seq));
+  id.set(tag, 8);
+  return id;
+}
+
+/** The mailbox position in a message id, or undefined for an id that cannot be ours. */
+function seqOf(messageId: Uint8Array): number | undefined {
+  if (messageId.length !== 16) return undefined;
+  const seq = new DataView(messageId.buffer, messageId.byteOffset, 16).getBigUint64(0);
+  return seq > 0n && seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : undefined;
+}
 
 function blob(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -82,6 +121,14 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly onFlush: ((writes: number, seconds: number) => void) | undefined;
   private readonly s;
+  private readonly random = new RandomPool();
+  /** Routing lists by hex group id (see membership). */
+  private readonly groups = new Map<string, CachedGroup>();
+  /** Runs a function in a transaction; inside the group commit's transaction, in a savepoint. */
+  private readonly atomically: (run: () => unknown) => unknown;
+  /** Next message position; persisted in meta at every group commit, so never reused. */
+  private nextSeq: number;
+  private savedSeq: number;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
@@ -91,8 +138,16 @@ export class SqliteStore implements Store {
     this.db.pragma(`secure_delete = ${options.secureDelete === false ? 'OFF' : 'ON'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('cache_size = -65536');
     this.migrate();
     this.s = this.prepare();
+    this.atomically = this.db.transaction((run: () => unknown) => run());
+    const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'next_message_seq'").get() as {
+      value: number;
+    };
+    const max = this.db.prepare('SELECT MAX(seq) AS seq FROM messages').get() as { seq: number | null };
+    this.nextSeq = Math.max(meta.value, (max.seq ?? 0) + 1);
+    this.savedSeq = this.nextSeq;
   }
 
   /** The schema version the file is at. */
@@ -199,10 +254,6 @@ export class SqliteStore implements Store {
       groupById: db.prepare('SELECT epoch FROM groups WHERE id = ?'),
       insertGroup: db.prepare('INSERT INTO groups (id, epoch, created_at) VALUES (?, 0, ?)'),
       setEpoch: db.prepare('UPDATE groups SET epoch = ? WHERE id = ? AND epoch = ?'),
-      isMember: db.prepare(
-        'SELECT 1 FROM group_members WHERE group_id = ? AND account_id = ? AND device_id = ?',
-      ),
-      membersOf: db.prepare('SELECT account_id, device_id FROM group_members WHERE group_id = ?'),
       memberCount: db.prepare('SELECT COUNT(*) AS n FROM group_members WHERE group_id = ?'),
       memberNames: db.prepare(
         `SELECT a.username, m.device_id FROM group_members m JOIN accounts a ON a.id = m.account_id
@@ -223,22 +274,27 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertMessage: db.prepare(
-        'INSERT INTO messages (id, kind, body, received_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO messages (seq, kind, body, received_at, expires_at, remaining, tag) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       insertEntry: db.prepare(
-        'INSERT INTO mailbox_entries (account_id, device_id, message_seq, expires_at) VALUES (?, ?, ?, ?)',
+        'INSERT INTO mailbox_entries (account_id, device_id, message_seq) VALUES (?, ?, ?)',
+      ),
+      saveNextSeq: db.prepare("UPDATE meta SET value = ? WHERE key = 'next_message_seq'"),
+      membership: db.prepare(
+        `SELECT g.epoch, m.account_id, m.device_id FROM groups g
+         LEFT JOIN group_members m ON m.group_id = g.id WHERE g.id = ?`,
       ),
       pending: db.prepare(
-        `SELECT e.seq, m.id, m.kind, m.body, m.received_at FROM mailbox_entries e JOIN messages m ON m.seq = e.message_seq
-         WHERE e.account_id = ? AND e.device_id = ? AND e.seq > ? AND e.expires_at > ? ORDER BY e.seq LIMIT ?`,
+        `SELECT m.seq, m.tag, m.kind, m.body, m.received_at FROM mailbox_entries e
+         JOIN messages m ON m.seq = e.message_seq
+         WHERE e.account_id = ? AND e.device_id = ? AND e.message_seq > ? AND m.expires_at > ?
+         ORDER BY e.message_seq LIMIT ?`,
       ),
-      messageSeqById: db.prepare('SELECT seq FROM messages WHERE id = ?'),
       deleteEntry: db.prepare(
         'DELETE FROM mailbox_entries WHERE account_id = ? AND device_id = ? AND message_seq = ?',
       ),
-      deleteOrphan: db.prepare(
-        'DELETE FROM messages WHERE seq = ? AND NOT EXISTS (SELECT 1 FROM mailbox_entries WHERE message_seq = ?)',
-      ),
+      deleteLastReference: db.prepare('DELETE FROM messages WHERE seq = ? AND remaining <= 1'),
+      dropReference: db.prepare('UPDATE messages SET remaining = remaining - 1 WHERE seq = ?'),
       insertAttachment: db.prepare(
         `INSERT INTO attachments (id, token_hash, account_id, device_id, size, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -272,13 +328,16 @@ export class SqliteStore implements Store {
         for (const op of batch) {
           try {
             // A nested transaction is a savepoint: a failing write rolls back alone.
-            outcomes.push({ ok: true, value: this.db.transaction(op.run)() });
+            outcomes.push({ ok: true, value: this.atomically(op.run) });
           } catch (error) {
             outcomes.push({ ok: false, error });
           }
         }
+        if (this.nextSeq !== this.savedSeq) this.s.saveNextSeq.run(this.nextSeq);
       })();
+      this.savedSeq = this.nextSeq;
     } catch (error) {
+      this.groups.clear();
       for (const op of batch) op.reject(error);
       return;
     }
@@ -346,11 +405,11 @@ export class SqliteStore implements Store {
   private removeDeviceData(accountId: AccountId, deviceId: number | null): void {
     const where = deviceId === null ? 'account_id = ?' : 'account_id = ? AND device_id = ?';
     const args = deviceId === null ? [accountId] : [accountId, deviceId];
-    const orphans = this.db
-      .prepare(`SELECT DISTINCT message_seq FROM mailbox_entries WHERE ${where}`)
-      .all(...args) as { message_seq: number }[];
-    this.db.prepare(`DELETE FROM mailbox_entries WHERE ${where}`).run(...args);
-    for (const { message_seq } of orphans) this.s.deleteOrphan.run(message_seq, message_seq);
+    const entries = this.db
+      .prepare(`SELECT account_id, device_id, message_seq FROM mailbox_entries WHERE ${where}`)
+      .all(...args) as { account_id: number; device_id: number; message_seq: number }[];
+    for (const e of entries) this.removeEntry(e.account_id, e.device_id, e.message_seq);
+    this.groups.clear(); // the device leaves every routing list it was on
     for (const table of ['key_packages', 'key_package_claims', 'sessions', 'group_members', 'sends']) {
       this.db.prepare(`DELETE FROM ${table} WHERE ${where}`).run(...args);
     }
@@ -572,18 +631,43 @@ export class SqliteStore implements Store {
     });
   }
 
-  private epochIfMember(id: Buffer, member: MailboxKey): number {
-    const group = this.s.groupById.get(id) as { epoch: number } | undefined;
+  /**
+   * The group's epoch and routing list, if `member` is on it. Read through a cache: this
+   * process is the database's only writer, and every write to a group's epoch or members
+   * drops its entry (as does a failed group commit), so the cache never runs ahead of disk.
+   */
+  private membership(id: Buffer, member: MailboxKey): CachedGroup {
+    const key = id.toString('hex');
+    let group = this.groups.get(key);
+    if (!group) {
+      const rows = this.s.membership.all(id) as {
+        epoch: number;
+        account_id: number | null;
+        device_id: number | null;
+      }[];
+      if (rows.length > 0) {
+        const members = rows
+          .filter((r) => r.account_id !== null && r.device_id !== null)
+          .map((r) => ({ accountId: r.account_id!, deviceId: r.device_id! }));
+        group = {
+          epoch: rows[0]!.epoch,
+          members,
+          keys: new Set(members.map((m) => `${m.accountId}/${m.deviceId}`)),
+        };
+        if (this.groups.size >= MAX_CACHED_GROUPS) this.groups.delete(this.groups.keys().next().value!);
+        this.groups.set(key, group);
+      }
+    }
     // Unknown groups and groups one is not on get the same answer.
-    if (!group || !this.s.isMember.get(id, member.accountId, member.deviceId)) {
+    if (!group?.keys.has(`${member.accountId}/${member.deviceId}`)) {
       throw new ApiError('forbidden', 'group: not on its routing list');
     }
-    return group.epoch;
+    return group;
   }
 
   async routingList(groupId: Uint8Array, member: MailboxKey): Promise<RoutingList> {
     const id = blob(groupId);
-    return this.names(id, this.epochIfMember(id, member));
+    return this.names(id, this.membership(id, member).epoch);
   }
 
   /** The earlier answer to a resend, or undefined for a new client id. */
@@ -610,24 +694,32 @@ export class SqliteStore implements Store {
     recipients: readonly MailboxKey[],
     input: MessageInput | CommitInput,
   ) {
-    const messageId = randomBytes(16);
+    const seq = this.nextSeq++;
+    const tag = this.random.take(8);
     const fanout: Fanout[] = [];
     if (recipients.length > 0) {
-      const messageSeq = this.s.insertMessage.run(
-        messageId,
+      this.s.insertMessage.run(
+        seq,
         kindCodes[kind],
         blob(body),
         input.now,
         input.expiresAt,
-      ).lastInsertRowid;
+        recipients.length,
+        tag,
+      );
       for (const r of recipients) {
-        const seq = Number(
-          this.s.insertEntry.run(r.accountId, r.deviceId, messageSeq, input.expiresAt).lastInsertRowid,
-        );
+        this.s.insertEntry.run(r.accountId, r.deviceId, seq);
         fanout.push({ mailbox: r, seq });
       }
     }
-    return { kind, messageId: new Uint8Array(messageId), fanout };
+    return { kind, messageId: messageIdOf(seq, tag), fanout };
+  }
+
+  /** Deletes one mailbox entry, and the message with its last entry; false if there was none. */
+  private removeEntry(accountId: AccountId, deviceId: number, seq: number): boolean {
+    if (this.s.deleteEntry.run(accountId, deviceId, seq).changes === 0) return false;
+    if (this.s.deleteLastReference.run(seq).changes === 0) this.s.dropReference.run(seq);
+    return true;
   }
 
   private recordSend(input: MessageInput | CommitInput, messageId: Uint8Array, epoch: number): void {
@@ -643,19 +735,16 @@ export class SqliteStore implements Store {
     );
   }
 
-  private othersOn(id: Buffer, sender: MailboxKey): MailboxKey[] {
-    return (this.s.membersOf.all(id) as { account_id: number; device_id: number }[])
-      .filter((m) => !(m.account_id === sender.accountId && m.device_id === sender.deviceId))
-      .map((m) => ({ accountId: m.account_id, deviceId: m.device_id }));
+  private static others(members: readonly MailboxKey[], sender: MailboxKey): MailboxKey[] {
+    return members.filter((m) => !(m.accountId === sender.accountId && m.deviceId === sender.deviceId));
   }
 
   async storeMessage(input: MessageInput): Promise<AcceptedSend> {
     return this.write(() => {
       const previous = this.previousSend(input);
       if (previous) return previous;
-      const id = blob(input.groupId);
-      const epoch = this.epochIfMember(id, input.sender);
-      const delivery = this.deliver('message', input.body, this.othersOn(id, input.sender), input);
+      const { epoch, members } = this.membership(blob(input.groupId), input.sender);
+      const delivery = this.deliver('message', input.body, SqliteStore.others(members, input.sender), input);
       this.recordSend(input, delivery.messageId, epoch);
       return {
         messageId: delivery.messageId,
@@ -672,7 +761,7 @@ export class SqliteStore implements Store {
       const previous = this.previousSend(input);
       if (previous) return previous;
       const id = blob(input.groupId);
-      const epoch = this.epochIfMember(id, input.sender);
+      const { epoch, members } = this.membership(id, input.sender);
       if (BigInt(epoch) !== input.epoch)
         throw new ApiError('stale-epoch', 'commit: not for the current epoch');
 
@@ -697,8 +786,9 @@ export class SqliteStore implements Store {
         throw new ApiError('malformed', 'commit: the committer cannot remove itself');
       }
 
-      const before = this.othersOn(id, input.sender);
+      const before = SqliteStore.others(members, input.sender);
       const commit = this.deliver('commit', input.commit, before, input);
+      this.groups.delete(id.toString('hex'));
       for (const r of removed) this.s.removeMember.run(id, r.accountId, r.deviceId);
       for (const a of added) this.s.addMember.run(id, a.accountId, a.deviceId);
       const { n } = this.s.memberCount.get(id) as { n: number };
@@ -730,14 +820,14 @@ export class SqliteStore implements Store {
     return (
       this.s.pending.all(mailbox.accountId, mailbox.deviceId, afterSeq, now, limit) as {
         seq: number;
-        id: Buffer;
+        tag: Buffer;
         kind: number;
         body: Buffer;
         received_at: number;
       }[]
     ).map((r) => ({
       seq: r.seq,
-      messageId: r.id,
+      messageId: messageIdOf(r.seq, r.tag),
       kind: kindNames[r.kind]!,
       body: r.body,
       receivedAt: r.received_at,
@@ -748,10 +838,9 @@ export class SqliteStore implements Store {
     return this.write(() => {
       let count = 0;
       for (const messageId of messageIds) {
-        const message = this.s.messageSeqById.get(blob(messageId)) as { seq: number } | undefined;
-        if (!message) continue;
-        count += this.s.deleteEntry.run(mailbox.accountId, mailbox.deviceId, message.seq).changes;
-        this.s.deleteOrphan.run(message.seq, message.seq);
+        // Only entries of this mailbox can match: another device's ids delete nothing.
+        const seq = seqOf(messageId);
+        if (seq !== undefined && this.removeEntry(mailbox.accountId, mailbox.deviceId, seq)) count++;
       }
       return count;
     });
@@ -789,13 +878,13 @@ export class SqliteStore implements Store {
 
   async purgeExpired(now: number): Promise<PurgeResult> {
     const result = await this.write(() => {
-      const entries = this.db.prepare('DELETE FROM mailbox_entries WHERE expires_at <= ?').run(now).changes;
-      const messages = this.db
+      const messages = this.db.prepare('DELETE FROM messages WHERE expires_at <= ?').run(now).changes;
+      // Entries of expired messages (a scan of the entries: they are few once delivered).
+      const entries = this.db
         .prepare(
-          `DELETE FROM messages WHERE expires_at <= ?
-             OR NOT EXISTS (SELECT 1 FROM mailbox_entries WHERE message_seq = messages.seq)`,
+          'DELETE FROM mailbox_entries WHERE NOT EXISTS (SELECT 1 FROM messages WHERE seq = message_seq)',
         )
-        .run(now).changes;
+        .run().changes;
       const attachments = (
         this.db.prepare('SELECT id FROM attachments WHERE expires_at <= ?').all(now) as { id: Buffer }[]
       ).map((r) => new Uint8Array(r.id));

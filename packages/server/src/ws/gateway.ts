@@ -10,6 +10,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   ApiError,
   decodeClientFrame,
+  encodeAcceptedFrame,
   encodeServerFrame,
   errorFrame,
   validateClientFrame,
@@ -48,7 +49,9 @@ export interface GatewayDeps {
 
 type ResponseResult = NonNullable<MessageInitShape<typeof ResponseSchema>['result']>;
 
-function accepted(a: AcceptedSend): ResponseResult {
+type AcceptedValue = Parameters<typeof encodeAcceptedFrame>[1];
+
+function accepted(a: AcceptedSend): { case: 'accepted'; value: AcceptedValue } {
   return {
     case: 'accepted',
     value: {
@@ -80,6 +83,7 @@ class Connection implements MailboxListener {
   /** Set when a delivery could not be sent live; the pump catches up from storage. */
   private behind = false;
   private inProgress = 0;
+  private corked = false;
   alive = true;
 
   constructor(
@@ -119,12 +123,32 @@ class Connection implements MailboxListener {
     this.gateway.connectionClosed(this);
   }
 
+  /**
+   * Frames sent during one turn of the event loop leave in one write: the socket is corked
+   * at the first frame and uncorked at the end of the turn (ws corks each frame too; corks
+   * nest). Under load a connection gets a response, a delivery and an ack answer per turn,
+   * and one system call instead of three is most of the difference in CPU per message.
+   */
   private send(bytes: Uint8Array): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes);
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const socket = (this.ws as unknown as { _socket?: Duplex })._socket;
+    if (socket && !this.corked) {
+      this.corked = true;
+      socket.cork();
+      setImmediate(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    this.ws.send(bytes);
   }
 
   private respond(requestId: number, result: ResponseResult): void {
-    this.send(encodeServerFrame({ body: { case: 'response', value: { requestId, result } } }));
+    this.send(
+      result.case === 'accepted'
+        ? encodeAcceptedFrame(requestId, result.value as AcceptedValue)
+        : encodeServerFrame({ body: { case: 'response', value: { requestId, result } } }),
+    );
   }
 
   private fail(requestId: number, error: unknown): void {
