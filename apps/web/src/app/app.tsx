@@ -1,27 +1,20 @@
 // Start-up: one tab per browser profile runs the account (a Web Lock), the encrypted store is
 // opened, and the page either signs in with the keys it holds or offers to register.
 import { useEffect, useState, type FormEvent } from 'react';
-import {
-  browserMessengerOptions,
-  IndexedDbClientStore,
-  Messenger,
-  type MessengerOptions,
-} from '@ghostproof/client/browser';
-import { Model } from './model.js';
-import { Shell } from './shell.js';
-import { errorText } from './text.js';
+import { IndexedDbClientStore } from '@ghostproof/client/browser';
+import type { Model } from './model.js';
+import type * as SessionModule from './session.js';
 
 type Boot =
   | { readonly kind: 'loading' }
   | { readonly kind: 'elsewhere' }
-  | { readonly kind: 'register'; readonly options: MessengerOptions; readonly hold: Holder }
-  | { readonly kind: 'ready'; readonly model: Model }
+  | { readonly kind: 'register'; readonly store: IndexedDbClientStore }
+  | { readonly kind: 'ready'; readonly model: Model; readonly session: typeof SessionModule }
   | { readonly kind: 'failed'; readonly reason: string };
 
-/** Lets the page's fetch reach the model that exists only after the Messenger does. */
-interface Holder {
-  model: Model | undefined;
-}
+/** The SDK and the signed-in page, loaded on demand (once). */
+let sessionModule: Promise<typeof SessionModule> | undefined;
+const loadSession = () => (sessionModule ??= import('./session.js'));
 
 /** Holds this profile's lock for the page's lifetime; false if another tab has it. */
 function lockProfile(): Promise<boolean> {
@@ -34,24 +27,12 @@ function lockProfile(): Promise<boolean> {
   });
 }
 
-async function startModel(messenger: Messenger, store: IndexedDbClientStore, hold: Holder): Promise<Model> {
-  const model = new Model(messenger, store);
-  hold.model = model;
-  // Resolves when online; the page works offline meanwhile and shows the connection state.
-  messenger.connect().catch(() => undefined);
-  return model;
-}
-
 async function boot(): Promise<Boot> {
   if (!(await lockProfile())) return { kind: 'elsewhere' };
   const store = await IndexedDbClientStore.open();
-  const hold: Holder = { model: undefined };
-  const options = browserMessengerOptions(location.origin, store, {
-    fetchOptions: { onUploadProgress: (sent, total) => hold.model?.uploadProgress?.(sent, total) },
-  });
-  if (!(await store.getIdentity())) return { kind: 'register', options, hold };
-  const messenger = await Messenger.open(options);
-  return { kind: 'ready', model: await startModel(messenger, store, hold) };
+  if (!(await store.getIdentity())) return { kind: 'register', store };
+  const session = await loadSession();
+  return { kind: 'ready', model: await session.openSession(store), session };
 }
 
 export function App() {
@@ -86,38 +67,37 @@ export function App() {
         </main>
       );
     case 'register':
-      return (
-        <Register
-          options={state.options}
-          onRegistered={async (messenger) =>
-            setState({
-              kind: 'ready',
-              model: await startModel(messenger, state.options.store as IndexedDbClientStore, state.hold),
-            })
-          }
-        />
-      );
+      return <Register store={state.store} onRegistered={setState} />;
     case 'ready':
-      return <Shell model={state.model} />;
+      return <state.session.Shell model={state.model} />;
   }
 }
 
-function Register(props: { options: MessengerOptions; onRegistered: (m: Messenger) => Promise<void> }) {
+function Register(props: { store: IndexedDbClientStore; onRegistered: (state: Boot) => void }) {
   const [username, setUsername] = useState('');
   const [invite, setInvite] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
+  // The rest of the client is fetched once the form is on screen, while the person types.
+  useEffect(() => {
+    void loadSession();
+  }, []);
   const submit = async (ev: FormEvent) => {
     ev.preventDefault();
     setBusy(true);
     setError('');
     try {
-      const messenger = await Messenger.register(props.options, username.trim(), invite.trim());
-      await props.onRegistered(messenger);
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
+      const session = await loadSession();
+      const outcome = await session.registerSession(props.store, username.trim(), invite.trim());
+      if ('model' in outcome) {
+        props.onRegistered({ kind: 'ready', model: outcome.model, session });
+        return;
+      }
+      setError(outcome.error);
+    } catch {
+      setError('Ghostproof could not load: check the connection and reload.');
     }
+    setBusy(false);
   };
   return (
     <main className="centered">
