@@ -28,7 +28,7 @@ export interface PageProblems {
 export async function openPage(
   browser: Browser,
   url: string,
-  options: { permissions?: string[] } = {},
+  options: { permissions?: string[]; initScript?: string } = {},
 ): Promise<{ context: BrowserContext; page: Page; problems: PageProblems }> {
   const context = await browser.newContext({
     viewport: { width: 1200, height: 800 },
@@ -37,6 +37,7 @@ export async function openPage(
   // tsx compiles this test with esbuild's keepNames, which wraps named functions in a
   // `__name()` helper; functions the test sends into the page need that helper there too.
   await context.addInitScript({ content: 'globalThis.__name = (target) => target;' });
+  if (options.initScript) await context.addInitScript({ content: options.initScript });
   const page = await context.newPage();
   const problems: PageProblems = { errors: [] };
   page.on('pageerror', (err) => problems.errors.push(`pageerror: ${err.message}`));

@@ -17,6 +17,7 @@ import {
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { decodeServerFrame, encodeServerFrame } from '@ghostproof/api';
 import { createServer, type GhostproofServer } from '@ghostproof/server';
 import { CONTENT_TYPES, WEB_HEADERS } from '../../src/build/headers.js';
@@ -107,13 +108,17 @@ function frameRewriter(rewrite: (payload: Buffer) => Buffer): (chunk: Buffer) =>
   };
 }
 
-function serveFile(res: ServerResponse, file: string): void {
-  const body = readFileSync(file);
+/** Serves one file; gzip-compressed (zlib's default level) when `gzip` and the client accepts it. */
+function serveFile(req: IncomingMessage, res: ServerResponse, file: string, gzip = false): void {
+  const plain = readFileSync(file);
+  const compress = gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const body = compress ? gzipSync(plain) : plain;
   res.writeHead(200, {
     ...WEB_HEADERS,
     'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'Content-Length': body.length,
     'Cache-Control': 'no-cache',
+    ...(compress ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
   });
   res.end(body);
 }
@@ -122,7 +127,7 @@ function serveFile(res: ServerResponse, file: string): void {
 export async function startStatic(root: string): Promise<{ url: string; close(): Promise<void> }> {
   const server = createHttpServer((req, res) => {
     const file = staticFile(root, new URL(req.url ?? '/', 'http://static').pathname);
-    if (req.method === 'GET' && file) serveFile(res, file);
+    if (req.method === 'GET' && file) serveFile(req, res, file);
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -135,7 +140,7 @@ export async function startStatic(root: string): Promise<{ url: string; close():
   };
 }
 
-export async function startStack(webRoot: string): Promise<Stack> {
+export async function startStack(webRoot: string, options: { gzip?: boolean } = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ghostproof-web-test-'));
   const server = await createServer({
     dataDir,
@@ -202,7 +207,7 @@ export async function startStack(webRoot: string): Promise<Stack> {
     const pathname = new URL(req.url ?? '/', 'http://front').pathname;
     const file = req.method === 'GET' ? staticFile(webRoot, pathname) : undefined;
     if (file) {
-      serveFile(res, file);
+      serveFile(req, res, file, options.gzip);
       return;
     }
     forward(req, res);
