@@ -185,7 +185,8 @@ export class Session {
       // Alarms are shown by every command, whatever it was doing.
       messenger.on('alarm', (alarm) => {
         void messenger.listConversations().then((all) => {
-          const where = alarm.conversationId ? ` in conversation ${shortId(alarm.conversationId, all)}` : '';
+          const id = 'conversationId' in alarm ? alarm.conversationId : '';
+          const where = id ? ` in conversation ${shortId(id, all)}` : '';
           out.note(`ALARM${where}: ${describeAlarm(alarm)}`);
         });
       });

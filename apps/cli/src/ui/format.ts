@@ -43,6 +43,14 @@ export function describeAlarm(alarm: Alarm): string {
       return 'a message was replayed';
     case 'rejected-credential':
       return 'a participant’s key does not match their verified device list (possible key substitution)';
+    case 'split-view':
+      return 'the key transparency log shows you a different history than others see (possible targeted attack)';
+    case 'unknown-device':
+      return `a device you did not link was added to your account (key transparency version ${alarm.version})`;
+    case 'kt-keys-changed':
+      return 'the server’s key transparency keys changed since you registered';
+    case 'kt-proof-invalid':
+      return `the key transparency proof for ${alarm.username} does not verify (possible key substitution)`;
     case 'routing-mismatch': {
       const extra = alarm.extra.map((d) => `${d.username}/${d.deviceId}`).join(', ');
       const missing = alarm.missing.map((d) => `${d.username}/${d.deviceId}`).join(', ');
