@@ -187,18 +187,20 @@ class Connection implements MailboxListener {
       return;
     }
     this.inProgress++;
+    // Per-frame logging allocates; only when debugging.
+    const debug = this.gateway.log.isLevelEnabled('debug');
     const type = frame.body.case ?? 'unknown';
     this.handle(frame)
       .then((result) => {
         if (result) this.respond(frame.requestId, result);
-        this.gateway.log.debug({ event: 'ws-frame', type, outcome: 'ok' }, 'frame');
+        if (debug) this.gateway.log.debug({ event: 'ws-frame', type, outcome: 'ok' }, 'frame');
       })
       .catch((error: unknown) => {
         this.fail(frame.requestId, error);
-        this.gateway.log.debug(
-          { event: 'ws-frame', type, outcome: ApiError.is(error) ? error.code : 'internal' },
-          'frame',
-        );
+        if (debug) {
+          const outcome = ApiError.is(error) ? error.code : 'internal';
+          this.gateway.log.debug({ event: 'ws-frame', type, outcome }, 'frame');
+        }
       })
       .finally(() => {
         this.inProgress--;
