@@ -1,26 +1,20 @@
 // The stack a browser test talks to: a real Ghostproof server on a random port and, in front
 // of it on another port, a small HTTP front that serves the built web client (with the
 // headers the server must send, src/build/headers.ts) and forwards every other request and
-// the WebSocket to the server. The browser sees one origin, as it will when the server
+// the WebSocket to the server (src/build/serve.ts). The browser sees one origin, as it will when the server
 // serves the client itself. The front also plays the part of a malicious server, for the
 // tests of what clients detect: `addGhostToRoutingLists` adds a mailbox to every routing list
-// the server reports (a ghost member), by rewriting the server's WebSocket frames. `goOffline` cuts every WebSocket and
-// refuses new ones until `goOnline`.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import {
-  createServer as createHttpServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+// the server reports (a ghost member), by rewriting the server's WebSocket frames.
+// `goOffline` cuts every WebSocket and refuses new ones until `goOnline`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { decodeServerFrame, encodeServerFrame } from '@ghostproof/api';
 import { createServer, type GhostproofServer } from '@ghostproof/server';
-import { CONTENT_TYPES, WEB_HEADERS } from '../../src/build/headers.js';
+import { forwardRequest, forwardUpgrade, serveFile, staticFile } from '../../src/build/serve.js';
 
 export interface Stack {
   /** The origin the browser opens (the front). */
@@ -33,17 +27,6 @@ export interface Stack {
   goOffline(): void;
   goOnline(): void;
   close(): Promise<void>;
-}
-
-function staticFile(root: string, pathname: string): string | undefined {
-  const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
-  const path = normalize(join(root, relative));
-  if (!path.startsWith(root + sep)) return undefined;
-  try {
-    return statSync(path).isFile() ? path : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function frameHeader(length: number): Buffer {
@@ -108,21 +91,6 @@ function frameRewriter(rewrite: (payload: Buffer) => Buffer): (chunk: Buffer) =>
   };
 }
 
-/** Serves one file; gzip-compressed (zlib's default level) when `gzip` and the client accepts it. */
-function serveFile(req: IncomingMessage, res: ServerResponse, file: string, gzip = false): void {
-  const plain = readFileSync(file);
-  const compress = gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-  const body = compress ? gzipSync(plain) : plain;
-  res.writeHead(200, {
-    ...WEB_HEADERS,
-    'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-    'Content-Length': body.length,
-    'Cache-Control': 'no-cache',
-    ...(compress ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
-  });
-  res.end(body);
-}
-
 /** Serves a directory alone, with the web client's headers (for the test pages). */
 export async function startStatic(root: string): Promise<{ url: string; close(): Promise<void> }> {
   const server = createHttpServer((req, res) => {
@@ -182,27 +150,6 @@ export async function startStack(webRoot: string, options: { gzip?: boolean } = 
     );
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse) => {
-    const upstream = httpRequest(
-      {
-        host: backend.hostname,
-        port: backend.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(upstream);
-  };
-
   const front: Server = createHttpServer((req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://front').pathname;
     const file = req.method === 'GET' ? staticFile(webRoot, pathname) : undefined;
@@ -210,45 +157,18 @@ export async function startStack(webRoot: string, options: { gzip?: boolean } = 
       serveFile(req, res, file, options.gzip);
       return;
     }
-    forward(req, res);
+    forwardRequest(backend, req, res);
   });
   // WebSockets: the upgrade request is replayed to the server (without compression, so that
   // frames can be read) and the sockets joined.
-  front.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+  front.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (offline) {
       socket.destroy();
       return;
     }
-    const upstream = connect(Number(backend.port), backend.hostname, () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) {
-        if (req.rawHeaders[i]!.toLowerCase() === 'sec-websocket-extensions') continue;
-        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      }
-      upstream.write(lines.join('\r\n') + '\r\n\r\n');
-      if (head.length > 0) upstream.write(head);
-      const rewrite = frameRewriter(addGhost);
-      upstream.on('data', (chunk: Buffer) => {
-        const out = rewrite(chunk);
-        if (out.length > 0) socket.write(out);
-      });
-      socket.pipe(upstream);
-    });
-    const pair = {
-      destroy() {
-        upstream.destroy();
-        socket.destroy();
-      },
-    };
+    const pair = forwardUpgrade(backend, req, socket, head, frameRewriter(addGhost));
     sockets.add(pair);
-    const close = () => {
-      sockets.delete(pair);
-      pair.destroy();
-    };
-    upstream.on('error', close);
-    socket.on('error', close);
-    upstream.on('close', close);
-    socket.on('close', close);
+    socket.on('close', () => sockets.delete(pair));
   });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   const port = (front.address() as AddressInfo).port;
