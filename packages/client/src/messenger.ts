@@ -438,6 +438,10 @@ export class Messenger {
       if ((await this.options.store.getContact(username))?.blocked)
         throw new ClientError('blocked', 'account is blocked');
     }
+    // Every account is looked up before anything exists: a lookup that fails (no such
+    // account, a key transparency proof refused) must not leave an empty conversation that
+    // direct() would hand out again.
+    for (const username of others) await this.acceptContact(username);
     const conversation = await this.protocol.createConversation({
       kind,
       cipherSuite: this.options.cipherSuite ?? defaultCiphersuite,
@@ -459,7 +463,6 @@ export class Messenger {
       disappearingSeconds: 0,
     };
     await this.options.store.putConversationInfo(info);
-    for (const username of others) await this.acceptContact(username);
     if (others.length > 0) await this.addMembers(id, others);
     this.emit('conversation', { conversation: info });
     return id;
