@@ -135,6 +135,7 @@ export class Messenger {
   private deliveryQueue: Promise<void> = Promise.resolve();
   private readonly conversations = new Map<string, Conversation>();
   private flushing: Promise<void> | undefined;
+  private flushQueued: Promise<void> | undefined;
 
   private constructor(private readonly options: MessengerOptions) {
     this.http = new HttpApi(options.serverUrl, options.fetch);
@@ -745,7 +746,17 @@ export class Messenger {
 
   /** Sends every outbox entry, oldest first; each is removed only once the server accepted it. */
   async flushOutbox(): Promise<void> {
-    if (this.flushing) return this.flushing;
+    if (this.flushing) {
+      // The running pass listed the outbox before the caller's entry was added: one more
+      // pass after it (shared by everyone who asks meanwhile).
+      this.flushQueued ??= this.flushing
+        .catch(() => undefined)
+        .then(() => {
+          this.flushQueued = undefined;
+          return this.flushOutbox();
+        });
+      return this.flushQueued;
+    }
     this.flushing = (async () => {
       try {
         for (const entry of await this.options.store.listOutbox()) {

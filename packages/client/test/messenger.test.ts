@@ -146,6 +146,20 @@ describe('messenger against a real server', () => {
     assert.deepEqual((await textsOf(leo, id)).sort(), ['online', 'typed offline 1', 'typed offline 2']);
   });
 
+  it('a reply sent while the delivery receipt is still being flushed is sent too, not left for the next send', async () => {
+    const [wes, xia] = [await make('wes'), await make('xia')];
+    const id = await wes.direct('xia');
+    await wes.sendText(id, 'first');
+    await eventually(async () => ((await textsOf(xia, id)).length === 1 ? true : undefined));
+    await xia.accept(id);
+    await wes.sendText(id, 'are you there?');
+    // Receiving it makes xia's app flush a delivery receipt; she answers at once.
+    await eventually(async () => ((await textsOf(xia, id)).length === 2 ? true : undefined));
+    await xia.sendText(id, 'yes');
+    await eventually(async () => ((await textsOf(wes, id)).includes('yes') ? true : undefined));
+    assert.equal(await xia.pendingOutbox(), 0);
+  });
+
   it('a 10 MB attachment round-trips with its digest checked; a corrupted copy is refused', async () => {
     const [mia, ned] = [await make('mia'), await make('ned')];
     const id = await mia.direct('ned');
