@@ -181,9 +181,7 @@ export class KtDirectory implements DeviceDirectory {
       }
       const [older, newer, newerNote] =
         theirs.size > ours.size ? [ours, theirs, note] : [theirs, ours, state.checkpoint];
-      const { proof } = await this.http.call(routes.ktConsistency, {
-        params: { from: String(older.size), to: String(newer.size) },
-      });
+      const proof = await this.consistencyProof(older.size, newer.size);
       verifyConsistencyProof(anchor, older, newerNote, proof);
       if (theirs.size > ours.size) {
         state.checkpoint = note;
@@ -195,6 +193,39 @@ export class KtDirectory implements DeviceDirectory {
       await this.saveState();
       this.onAlarm({ kind: 'split-view', checkpoints: [state.checkpoint, note] });
     }
+  }
+
+  /**
+   * A consistency proof between two sizes. The server signed both checkpoints, so an honest
+   * one always has it: refusing it (rather than being unreachable or busy) is itself evidence
+   * that it shows different people different logs.
+   */
+  private async consistencyProof(from: number, to: number): Promise<Uint8Array> {
+    try {
+      return (await this.http.call(routes.ktConsistency, { params: { from: String(from), to: String(to) } }))
+        .proof;
+    } catch (error) {
+      if (ApiError.is(error, 'malformed') || ApiError.is(error, 'not-found')) {
+        throw new KtError('inconsistent', 'the server cannot show that two of its checkpoints are one log', {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Whether a proof was made against the newest checkpoint this client verified (after
+   * observing the proof's own checkpoint, which moves ours on when it extends it). A proof
+   * against an older checkpoint may show a value that has changed since (a replayed device
+   * list, a monitoring answer that hides the newest versions); one against a contradicting
+   * checkpoint is a split view, alarmed by observeCheckpoint. Neither may be used.
+   */
+  private async againstNewest(proven: Checkpoint): Promise<'newest' | 'older' | 'contradicting'> {
+    const state = await this.loadState();
+    const newest = openCheckpoint(state.checkpoint, this.anchor(state).logKey);
+    if (proven.size === newest.size && toHex(proven.rootHash) === toHex(newest.rootHash)) return 'newest';
+    return proven.size < newest.size ? 'older' : 'contradicting';
   }
 
   invalidate(username?: string): void {
@@ -251,7 +282,7 @@ export class KtDirectory implements DeviceDirectory {
     }
   }
 
-  private async provenList(username: string): Promise<DeviceList | undefined> {
+  private async provenList(username: string, retried = false): Promise<DeviceList | undefined> {
     const state = await this.loadState();
     const anchor = this.anchor(state);
     const { proof } = await this.http.call(routes.ktLookup, {
@@ -271,9 +302,28 @@ export class KtDirectory implements DeviceDirectory {
       throw error;
     }
     await this.observeCheckpoint(result.checkpointNote);
+    const against = await this.againstNewest(result.checkpoint);
+    if (against === 'older' && !retried) return this.provenList(username, true); // A new epoch raced us.
+    if (against === 'older') this.onAlarm({ kind: 'kt-proof-invalid', username });
+    if (against !== 'newest') {
+      throw new ClientError(
+        'identity-changed',
+        'key transparency: the lookup is not proven against the newest checkpoint verified',
+      );
+    }
     if (result.version === 0 || !result.value || result.value.length === 0) return undefined;
     const platform = await createPlatformPrimitives();
-    const list = await verifySignedDeviceList(result.value, (pk, m, s) => platform.ed25519.verify(pk, m, s));
+    let list: DeviceList;
+    try {
+      list = await verifySignedDeviceList(result.value, (pk, m, s) => platform.ed25519.verify(pk, m, s));
+    } catch (error) {
+      // The log holds something its owner never signed: the server put it there.
+      if (!ApiError.is(error)) throw error;
+      this.onAlarm({ kind: 'kt-proof-invalid', username });
+      throw new ClientError('identity-changed', 'key transparency: the logged list is not validly signed', {
+        cause: error,
+      });
+    }
     if (list.username !== username || list.sequence !== BigInt(result.version)) {
       this.onAlarm({ kind: 'kt-proof-invalid', username });
       throw new ClientError(
@@ -314,7 +364,7 @@ export class KtDirectory implements DeviceDirectory {
    * list this account signed. Anything else is a device it did not link (a ghost), even if a
    * later version removed it again.
    */
-  async monitorOwnAccount(username: string): Promise<void> {
+  async monitorOwnAccount(username: string, retried = false): Promise<void> {
     if (this.withoutKeyTransparency) return;
     const state = await this.loadState();
     const anchor = this.anchor(state);
@@ -342,6 +392,12 @@ export class KtDirectory implements DeviceDirectory {
       }
       throw error;
     }
+    // An answer from an older log would hide the newest versions, one from another log all of them.
+    await this.observeCheckpoint(verified.checkpointNote);
+    const against = await this.againstNewest(verified.checkpoint);
+    if (against === 'older' && !retried) return this.monitorOwnAccount(username, true);
+    if (against === 'older') this.onAlarm({ kind: 'kt-proof-invalid', username });
+    if (against !== 'newest') return;
     for (const version of verified.versions) {
       if (!state.ownLists.includes(await sha256Hex(version.value))) {
         this.onAlarm({ kind: 'unknown-device', version: version.version });
