@@ -69,7 +69,7 @@ describe('reproducible web build', () => {
     assert.notEqual(hashBundle(copy).bundleSha256, first.bundleSha256);
   });
 
-  it('embeds no local path, and the page has no inline script or style', () => {
+  it('embeds no local path, and the page has no inline script or style and no data: URL', () => {
     const dir = dirs[0]!;
     for (const name of files(dir)) {
       const text = readFileSync(join(dir, name), 'utf8');
@@ -80,5 +80,8 @@ describe('reproducible web build', () => {
     const html = readFileSync(join(dir, 'index.html'), 'utf8');
     for (const tag of html.match(/<script[^>]*>/g) ?? []) assert.match(tag, /\ssrc="\/assets\//);
     assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
+    for (const name of files(dir).filter((f) => f.endsWith('.css') || f.endsWith('.html'))) {
+      assert.doesNotMatch(readFileSync(join(dir, name), 'utf8'), /data:/, `${name} holds a data: URL`);
+    }
   });
 });

@@ -27,8 +27,20 @@ function lockProfile(): Promise<boolean> {
   });
 }
 
+/** Whether this browser has a Ghostproof database at all (asked without opening it). */
+async function profileExists(): Promise<boolean> {
+  try {
+    return (await indexedDB.databases()).some((d) => d.name === 'ghostproof');
+  } catch {
+    return false;
+  }
+}
+
 async function boot(): Promise<Boot> {
   if (!(await lockProfile())) return { kind: 'elsewhere' };
+  // A returning person needs the SDK: fetch it while the store opens. A new visitor gets the
+  // register form first, and the SDK after it (Register below).
+  if (await profileExists()) void loadSession();
   const store = await IndexedDbClientStore.open();
   if (!(await store.getIdentity())) return { kind: 'register', store };
   const session = await loadSession();

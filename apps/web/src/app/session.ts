@@ -19,6 +19,9 @@ function options(store: IndexedDbClientStore, hold: Holder) {
 }
 
 function start(messenger: Messenger, store: IndexedDbClientStore, hold: Holder): Model {
+  // The account exists only in this browser: ask it not to evict the storage under pressure
+  // (best effort; browsers decide, and a refusal changes nothing else).
+  navigator.storage?.persist?.().catch(() => undefined);
   const model = new Model(messenger, store);
   hold.model = model;
   // Resolves when online; the page works offline meanwhile and shows the connection state.
