@@ -102,7 +102,7 @@ export const receive = defineCommand({
     }
     const waitSeconds = Number(waitRaw ?? 0);
     if (waitSeconds > MAX_WAIT_SECONDS) throw new UsageError(`--wait: at most ${MAX_WAIT_SECONDS} seconds`);
-    const notices: string[] = [];
+    const notices: ((all: readonly ConversationInfo[]) => string[])[] = [];
     await withOnlineSession(
       settings,
       out,
@@ -114,7 +114,10 @@ export const receive = defineCommand({
         const printNew = () => {
           chain = chain.then(async () => {
             await messenger.idle();
-            for (const note of notices.splice(0)) out.text(note);
+            if (notices.length > 0) {
+              const all = await messenger.listConversations();
+              for (const notice of notices.splice(0)) for (const line of notice(all)) out.text(line);
+            }
             const touched = new Set<string>();
             for (const message of await printed.unprinted(session.identity)) {
               if (await printMessage(session, out, message, downloads)) {
@@ -161,30 +164,39 @@ export const receive = defineCommand({
         // Statuses before this run: leaving or declining ends with a commit that "removes"
         // this device, which is no news then.
         const before = messenger.listConversations();
-        // Roster changes and new requests, in words (not in --json, whose lines are messages).
+        const groupLabel = (info: ConversationInfo | undefined, all: readonly ConversationInfo[]) =>
+          info?.kind === 'group' ? `[${sanitize(info.name) || 'group'} ${shortId(info.id, all)}] ` : '';
+        // Roster changes and new conversations, in words (not in --json, whose lines are
+        // messages); worded when printed, when a new group's name has arrived too.
         messenger.on('roster', ({ conversationId, events }) => {
-          void Promise.all([before, messenger.listConversations()]).then(([earlier, all]) => {
-            const info = all.find((c) => c.id === conversationId);
+          void before.then((earlier) => {
             const was = earlier.find((c) => c.id === conversationId)?.status;
-            if (was === 'left' || was === 'declined' || info?.status === 'declined') return;
-            const where =
-              info?.kind === 'group' ? `[${sanitize(info.name) || 'group'} ${shortId(info.id, all)}] ` : '';
-            for (const event of events) notices.push(`${where}${describeRosterEvent(event)}`);
+            if (was === 'left' || was === 'declined') return;
+            notices.push((all) => {
+              const info = all.find((c) => c.id === conversationId);
+              if (info?.status === 'declined') return [];
+              return events.map((event) => `${groupLabel(info, all)}${describeRosterEvent(event)}`);
+            });
           });
         });
         messenger.on('conversation', ({ conversation }) => {
-          void messenger.listConversations().then((all) => {
-            if (conversation.kind === 'group') {
-              notices.push(`You were added to group ${shortId(conversation.id, all)}`);
-            }
+          if (conversation.kind !== 'group') return;
+          notices.push((all) => {
+            const info = all.find((c) => c.id === conversation.id);
+            const name = info?.name ? ` "${sanitize(info.name)}"` : '';
+            return [`You were added to the group${name} (${shortId(conversation.id, all)})`];
           });
         });
         messenger.on('request', ({ conversation }) => {
-          void messenger.listConversations().then((all) => {
-            const who = conversation.kind === 'direct' ? conversation.peer : 'a group';
-            notices.push(
-              `New message request from ${who} (${shortId(conversation.id, all)}): ghostproof requests accept|decline|block ${shortId(conversation.id, all)}`,
-            );
+          notices.push((all) => {
+            const info = all.find((c) => c.id === conversation.id) ?? conversation;
+            if (info.status !== 'request') return [];
+            const id = shortId(conversation.id, all);
+            const what =
+              info.kind === 'direct'
+                ? `from ${info.peer}`
+                : `to the group${info.name ? ` "${sanitize(info.name)}"` : ''}`;
+            return [`New message request ${what} (${id}): ghostproof requests accept|decline|block ${id}`];
           });
         });
       },
