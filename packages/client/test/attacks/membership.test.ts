@@ -1,0 +1,238 @@
+// A server that tries to change who is in a conversation, or to hide who is: a ghost member
+// added by a commit it forged, an extra mailbox on the routing list, and the notice of a real
+// addition withheld. The real server runs behind the malicious-server harness; each test
+// asserts what the members' apps show and runs again as a negative control.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ContentType, DeliveryKind, encodePrivateMessage, type Mailbox } from '@ghostproof/api';
+import type { Alarm } from '@ghostproof/client';
+import { MaliciousServer } from '../harness/malicious-server.js';
+import { eventually, Person } from '../harness/people.js';
+
+async function withServer(run: (harness: MaliciousServer, people: Person[]) => Promise<void>): Promise<void> {
+  const harness = await MaliciousServer.start();
+  const people: Person[] = [];
+  try {
+    await run(harness, people);
+  } finally {
+    for (const p of people) await p.close();
+    await harness.close();
+  }
+}
+
+async function register(harness: MaliciousServer, people: Person[], name: string, off = {}): Promise<Person> {
+  const person = await Person.register(harness, name, off);
+  people.push(person);
+  return person;
+}
+
+/** A group created by the first person, with every other one accepted into it. */
+async function group(first: Person, others: readonly Person[]): Promise<string> {
+  const id = await first.messenger.createGroup(
+    'team',
+    others.map((p) => p.name),
+  );
+  for (const p of others) {
+    await eventually(
+      async () => (await p.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+    );
+    await p.messenger.accept(id);
+  }
+  for (const p of [first, ...others]) await p.messenger.idle();
+  return id;
+}
+
+async function usernames(person: Person, id: string): Promise<string[]> {
+  return (await person.messenger.members(id)).map((m) => m.username).sort();
+}
+
+function routingMismatches(alarms: readonly Alarm[]): (Alarm & { kind: 'routing-mismatch' })[] {
+  return alarms.filter((a): a is Alarm & { kind: 'routing-mismatch' } => a.kind === 'routing-mismatch');
+}
+
+describe('a ghost member added by a commit the server forged', () => {
+  it('every member refuses it with an invalid-commit alarm; the roster is unchanged and the conversation is replaced', async () => {
+    await withServer(async (harness, people) => {
+      const [alice, bob, carol] = [
+        await register(harness, people, 'alice'),
+        await register(harness, people, 'bob'),
+        await register(harness, people, 'carol'),
+      ];
+      await register(harness, people, 'mallory');
+      const id = await group(alice, [bob, carol]);
+      // The server routes the conversation to mallory, and sends everyone a commit "adding"
+      // her: a well-formed PrivateMessage for the current epoch, whose encrypted part it had
+      // to make up (it holds neither the epoch's secrets nor a member's signing key).
+      harness.database.addRoutingEntry(id, { username: 'mallory', deviceId: 1 });
+      const epoch = harness.messagesOf(id, { kind: 'commit' }).at(-1)!.epoch! + 1n;
+      const forged = encodePrivateMessage({
+        groupId: Buffer.from(id, 'hex'),
+        epoch,
+        contentType: ContentType.Commit,
+        encryptedSenderData: new Uint8Array(randomBytes(64)),
+        ciphertext: new Uint8Array(randomBytes(1024)),
+      });
+      const eventsBefore = [alice, bob, carol].map((p) => p.rosterEvents.length);
+      for (const p of [alice, bob, carol]) await harness.inject(p.name, DeliveryKind.COMMIT, forged);
+      for (const [i, p] of [alice, bob, carol].entries()) {
+        await eventually(() =>
+          p.alarms.some((a) => a.kind === 'invalid-commit' && a.conversationId === id) ? true : undefined,
+        );
+        assert.deepEqual(await usernames(p, id), ['alice', 'bob', 'carol'], `${p.name}'s roster`);
+        assert.ok(
+          !p.rosterEvents.slice(eventsBefore[i]).some((r) => r.conversationId === id),
+          `${p.name} saw no roster change`,
+        );
+      }
+      // A member starts a reset: the conversation is replaced by one with the same people.
+      const info = await eventually(async () => {
+        const i = await bob.messenger.conversationInfo(id);
+        return i.replacedBy ? i : undefined;
+      });
+      assert.equal(info.status, 'left');
+      assert.deepEqual(await usernames(bob, info.replacedBy!), ['alice', 'bob', 'carol']);
+    });
+  });
+
+  it('(negative control) the same addition made by a real member’s commit is what everyone would have seen', async () => {
+    // Nothing can be switched off to make a forged commit verify: it would need the epoch's
+    // secrets and a member's signing key. The control is the same addition without forgery,
+    // which every member's app shows as "alice added mallory": membership changes, and
+    // members see it, only through a member's commit.
+    await withServer(async (harness, people) => {
+      const [alice, bob, carol] = [
+        await register(harness, people, 'alice'),
+        await register(harness, people, 'bob'),
+        await register(harness, people, 'carol'),
+      ];
+      await register(harness, people, 'mallory');
+      const id = await group(alice, [bob, carol]);
+      await alice.messenger.addMembers(id, ['mallory']);
+      for (const p of [bob, carol]) {
+        await eventually(async () => ((await usernames(p, id)).includes('mallory') ? true : undefined));
+        assert.deepEqual(
+          p.rosterEvents.filter((r) => r.conversationId === id).map((r) => r.event),
+          [
+            {
+              kind: 'member-added',
+              by: { username: 'alice', deviceId: 1 },
+              username: 'mallory',
+              deviceIds: [1],
+            },
+          ],
+        );
+        assert.deepEqual(p.alarms, []);
+      }
+    });
+  });
+});
+
+describe('an extra mailbox added to a routing list', () => {
+  for (const defence of [true, false]) {
+    const title = defence
+      ? 'members alarm after the next roster change, naming the extra mailbox'
+      : 'routing check off (negative control): nobody is told while the server hands the ghost every message';
+    it(title, async () => {
+      await withServer(async (harness, people) => {
+        const off = defence ? {} : { routingCheck: true };
+        const alice = await register(harness, people, 'alice', off);
+        const bob = await register(harness, people, 'bob', off);
+        const mallory = await register(harness, people, 'mallory');
+        const id = await group(alice, [bob]);
+        const ghost: Mailbox = { username: 'mallory', deviceId: 1 } as Mailbox;
+        harness.database.addRoutingEntry(id, ghost);
+        await alice.messenger.selfUpdate(id);
+        await alice.messenger.sendText(id, 'the plan');
+        await eventually(async () => ((await bob.texts(id)).includes('the plan') ? true : undefined));
+        // The server delivers the conversation to mallory's mailbox (she cannot decrypt it).
+        await eventually(() =>
+          harness.messagesOf(id, { viewer: 'mallory', direction: 'to-client' }).length > 0 ? true : undefined,
+        );
+        await mallory.messenger.idle();
+        assert.deepEqual(await mallory.messenger.listConversations(), []);
+        if (defence) {
+          for (const p of [alice, bob]) {
+            const alarm = await eventually(() => routingMismatches(p.alarms)[0]);
+            assert.deepEqual(alarm, {
+              kind: 'routing-mismatch',
+              conversationId: id,
+              extra: [ghost],
+              missing: [],
+            });
+          }
+        } else {
+          await bob.messenger.idle();
+          assert.deepEqual(alice.alarms, []);
+          assert.deepEqual(bob.alarms, []);
+        }
+      });
+    });
+  }
+});
+
+describe('the join notice of a real addition withheld', () => {
+  for (const defence of [true, false]) {
+    const title = defence
+      ? 'bob’s roster shows carol and "alice added carol" from the commit; the server’s lie in the routing list is alarmed'
+      : '(negative control) the server’s own account of the membership hides carol, and with the routing check off nothing is raised';
+    it(title, async () => {
+      // The roster and its events come from the commits a member processes and cannot be
+      // switched off: the control is a component that would believe the server, its routing
+      // list (what a messenger with server-sent member lists shows).
+      await withServer(async (harness, people) => {
+        const off = defence ? {} : { routingCheck: true };
+        const alice = await register(harness, people, 'alice', off);
+        const bob = await register(harness, people, 'bob', off);
+        await register(harness, people, 'carol');
+        const id = await group(alice, [bob]);
+        // Everything the server says to bob about who is in the conversation leaves carol out.
+        const toldBob: string[][] = [];
+        harness.onServerFrame((frame, on) => {
+          if (on.viewer !== 'bob' || frame.body.case !== 'response') return undefined;
+          const result = frame.body.value.result;
+          if (result.case !== 'routingList') return undefined;
+          const members = result.value.members.filter((m) => m.username !== 'carol');
+          toldBob.push(members.map((m) => m.username).sort());
+          return {
+            ...frame,
+            body: {
+              ...frame.body,
+              value: {
+                ...frame.body.value,
+                result: { case: 'routingList', value: { ...result.value, members } },
+              },
+            },
+          };
+        });
+        await alice.messenger.addMembers(id, ['carol']);
+        await eventually(async () => ((await usernames(bob, id)).includes('carol') ? true : undefined));
+        assert.deepEqual(
+          bob.rosterEvents.filter((r) => r.conversationId === id).map((r) => r.event),
+          [
+            {
+              kind: 'member-added',
+              by: { username: 'alice', deviceId: 1 },
+              username: 'carol',
+              deviceIds: [1],
+            },
+          ],
+        );
+        await bob.messenger.checkRoutingList(id);
+        if (defence) {
+          const alarm = await eventually(() => routingMismatches(bob.alarms)[0]);
+          assert.deepEqual(alarm.missing, [{ username: 'carol', deviceId: 1 }]);
+        } else {
+          // What the server tells bob's device about the membership, as a client that took
+          // its member list from the server would show it: no carol.
+          await harness.requestAs('bob', {
+            case: 'getRoutingList',
+            value: { groupId: Buffer.from(id, 'hex') },
+          });
+          assert.deepEqual(toldBob, [['alice', 'bob']]);
+          assert.deepEqual(bob.alarms, []);
+        }
+      });
+    });
+  }
+});
