@@ -494,6 +494,24 @@ describe(
       await gone(messageItem(alice, 'this one vanishes'), 40_000);
     });
 
+    it('a display name reaches the members panel and the conversation list, always beside the username', async () => {
+      await alice
+        .getByRole('navigation', { name: 'Actions' })
+        .getByRole('button', { name: 'Settings' })
+        .click();
+      await alice.getByLabel('Display name (sent encrypted to your conversations)').fill('Alice Liddell');
+      await alice.getByRole('button', { name: 'Save' }).click();
+      await visible(alice.getByText('Sent to your conversations.'));
+      await visible(conversationButton(bob, /^Alice Liddell \(alice\)/));
+      await conversationButton(bob, /^Reporters, group/).click();
+      await bob.getByRole('button', { name: 'Members', exact: true }).click();
+      const row = await visible(
+        bob.getByRole('complementary', { name: 'Members' }).locator('li.member', { hasText: '@alice' }),
+      );
+      await visible(row.getByText('Alice Liddell'));
+      await visible(row.getByText('admin'));
+    });
+
     it('ran without page errors or Content-Security-Policy violations', () => {
       assert.deepEqual(
         problems.flatMap((p) => p.errors),

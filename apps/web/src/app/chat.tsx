@@ -15,6 +15,7 @@ import {
   disappearingChoices,
   errorText,
   formatTime,
+  personName,
   rosterText,
 } from './text.js';
 
@@ -103,7 +104,7 @@ export function Chat({ model, id }: { model: Model; id: string }) {
     ...notes.filter((n) => n.kind === 'roster').map((note): Entry => ({ kind: 'note', at: note.at, note })),
   ].sort((a, b) => a.at - b.at);
   const byId = new Map(messages.map((x) => [x.id, x]));
-  const nameOf = (username: string) => names.get(username) ?? username;
+  const nameOf = (username: string) => personName(username, names);
 
   const act = async (action: () => Promise<unknown>) => {
     setError('');

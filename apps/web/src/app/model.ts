@@ -182,11 +182,6 @@ export class Model {
     return this.store.listAppRecords<Note>(collection);
   }
 
-  displayName(username: string, contacts: readonly Contact[]): string {
-    const name = contacts.find((c) => c.username === username)?.displayName;
-    return name ? `${name} (${username})` : username;
-  }
-
   // --- notes: roster events and alarms ----------------------------------------------------
 
   private addNote(collection: string, note: Note): Promise<void> {

@@ -174,8 +174,13 @@ export const disappearingChoices: readonly { seconds: number; label: string }[] 
   { seconds: 604800, label: '1 week' },
 ];
 
-export function conversationTitle(info: ConversationInfo, names: Map<string, string>): string {
+/** A display name is chosen by its owner: the username, which safety numbers bind, is always shown. */
+export function personName(username: string, names: ReadonlyMap<string, string>): string {
+  const name = names.get(username);
+  return name ? `${name} (${username})` : username;
+}
+
+export function conversationTitle(info: ConversationInfo, names: ReadonlyMap<string, string>): string {
   if (info.kind === 'group') return info.name || 'Unnamed group';
-  const peer = info.peer ?? '';
-  return names.get(peer) ?? peer;
+  return personName(info.peer ?? '', names);
 }
