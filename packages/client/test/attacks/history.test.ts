@@ -147,10 +147,13 @@ describe('a commit withheld from one member (a gap)', () => {
         );
         await alice.messenger.selfUpdate(id);
         const code = await sameCode(id, [alice, bob]);
+        const seenByCarol = harness.messagesOf(id, { viewer: 'carol', kind: 'message' }).length;
         await alice.messenger.sendText(id, 'after the commit');
         await eventually(async () => ((await bob.texts(id)).includes('after the commit') ? true : undefined));
         await eventually(() =>
-          harness.messagesOf(id, { viewer: 'carol', kind: 'message' }).length > 0 ? true : undefined,
+          harness.messagesOf(id, { viewer: 'carol', kind: 'message' }).length > seenByCarol
+            ? true
+            : undefined,
         );
         await carol.messenger.idle();
         if (defence) {
@@ -174,6 +177,7 @@ describe('a replayed old message', () => {
       await alice.messenger.sendText(id, 'pay carol 100');
       await eventually(async () => ((await bob.texts(id)).includes('pay carol 100') ? true : undefined));
       const original = harness.messagesOf(id, { viewer: 'bob', kind: 'message' })[0]!;
+      await bob.messenger.idle();
       await harness.inject('bob', DeliveryKind.MESSAGE, original.bytes);
       await eventually(() => (alarmsIn(id, 'replay', bob.alarms).length > 0 ? true : undefined));
       assert.deepEqual(await bob.texts(id), ['pay carol 100']);
@@ -196,6 +200,7 @@ describe('a replayed old message', () => {
       await alice.messenger.sendText(id, 'pay carol 100');
       await eventually(async () => ((await bob.texts(id)).includes('pay carol 100') ? true : undefined));
       const original = harness.messagesOf(id, { viewer: 'bob', kind: 'message' }).at(-1)!;
+      await bob.messenger.idle(); // acknowledged: the server will not deliver it again itself
       await bob.close();
       const restored = await Person.open(harness, 'bob', backup);
       people.push(restored);
