@@ -444,6 +444,76 @@ export class Conversation {
     return count;
   }
 
+  // --- one operation at a time ----------------------------------------------------------
+  // Every operation reads the MLS state and replaces it. Two at once would start from the
+  // same state: two messages under one key and nonce, or a commit lost. They queue here.
+
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Encrypts one content message; returns the MLSMessage bytes and the message id. */
+  encrypt(
+    body: Content['body'],
+    options: { messageId?: Uint8Array; ktCheckpoint?: string } = {},
+  ): Promise<{ message: Uint8Array; messageId: Uint8Array }> {
+    return this.exclusive(() => this.encryptNow(body, options));
+  }
+
+  /** See prepareAddMembersNow. */
+  prepareAddMembers(
+    additions: readonly { username: string; keyPackages: ReadonlyMap<number, Uint8Array> }[],
+    options: { allowMissing?: boolean } = {},
+  ): Promise<{ pending: PendingCommit | undefined; missing: DeviceAddress[] }> {
+    return this.exclusive(() => this.prepareAddMembersNow(additions, options));
+  }
+
+  /** See prepareAddOwnDevicesNow. */
+  prepareAddOwnDevices(
+    keyPackages: ReadonlyMap<number, Uint8Array>,
+  ): Promise<{ pending: PendingCommit | undefined; missing: DeviceAddress[] }> {
+    return this.exclusive(() => this.prepareAddOwnDevicesNow(keyPackages));
+  }
+
+  /** Removes accounts: every device of each. */
+  prepareRemoveMembers(usernames: readonly string[]): Promise<PendingCommit> {
+    return this.exclusive(() => this.prepareRemoveMembersNow(usernames));
+  }
+
+  /** Removes single devices (e.g. of this account after unlinking one). */
+  prepareRemoveDevices(addresses: readonly DeviceAddress[]): Promise<PendingCommit> {
+    return this.exclusive(() => this.prepareRemoveDevicesNow(addresses));
+  }
+
+  /** A commit with a fresh update path: forward secrecy and post-compromise security. */
+  prepareSelfUpdate(): Promise<PendingCommit> {
+    return this.exclusive(() => this.prepareSelfUpdateNow());
+  }
+
+  /** Leaving: see proposeLeaveNow. */
+  proposeLeave(): Promise<Uint8Array> {
+    return this.exclusive(() => this.proposeLeaveNow());
+  }
+
+  /** The server accepted the pending commit: move to the new epoch. */
+  confirm(id: string): Promise<readonly RosterEvent[]> {
+    return this.exclusive(() => this.confirmNow(id));
+  }
+
+  /** The server answered stale-epoch (or the commit is abandoned): drop it, keep the epoch. */
+  discard(id: string): Promise<void> {
+    return this.exclusive(() => this.discardNow(id));
+  }
+
+  /** Processes one MLSMessage from the server: see processNow. */
+  process(bytes: Uint8Array): Promise<ProcessOutcome> {
+    return this.exclusive(() => this.processNow(bytes));
+  }
+
   // --- sending --------------------------------------------------------------------------
 
   private context(): MlsContext {
@@ -474,7 +544,7 @@ export class Conversation {
   }
 
   /** Encrypts one content message; returns the MLSMessage bytes and the message id. */
-  async encrypt(
+  private async encryptNow(
     body: Content['body'],
     options: { messageId?: Uint8Array; ktCheckpoint?: string } = {},
   ): Promise<{ message: Uint8Array; messageId: Uint8Array }> {
@@ -539,7 +609,7 @@ export class Conversation {
    * commit is made; devices without a valid package are returned in `missing`, never skipped
    * silently, and the commit is not made unless `allowMissing` is set.
    */
-  async prepareAddMembers(
+  private async prepareAddMembersNow(
     additions: readonly { username: string; keyPackages: ReadonlyMap<number, Uint8Array> }[],
     options: { allowMissing?: boolean } = {},
   ): Promise<{ pending: PendingCommit | undefined; missing: DeviceAddress[] }> {
@@ -568,7 +638,7 @@ export class Conversation {
    * Adds new devices of this member's own account (DESIGN.md: only a device of the same
    * account may add a member's new device).
    */
-  async prepareAddOwnDevices(
+  private async prepareAddOwnDevicesNow(
     keyPackages: ReadonlyMap<number, Uint8Array>,
   ): Promise<{ pending: PendingCommit | undefined; missing: DeviceAddress[] }> {
     const list = await this.env.directory.lookup(this.env.self.username);
@@ -617,7 +687,7 @@ export class Conversation {
   }
 
   /** Removes accounts: every device of each. */
-  async prepareRemoveMembers(usernames: readonly string[]): Promise<PendingCommit> {
+  private async prepareRemoveMembersNow(usernames: readonly string[]): Promise<PendingCommit> {
     const targets = new Set(usernames);
     if (targets.has(this.env.self.username))
       throw new ProtocolError('not-allowed', 'use leave to remove yourself');
@@ -630,7 +700,7 @@ export class Conversation {
   }
 
   /** Removes single devices (e.g. of this account after unlinking one). */
-  async prepareRemoveDevices(addresses: readonly DeviceAddress[]): Promise<PendingCommit> {
+  private async prepareRemoveDevicesNow(addresses: readonly DeviceAddress[]): Promise<PendingCommit> {
     const wanted = new Set(addresses.map(addressKey));
     if (wanted.has(addressKey(this.env.self)))
       throw new ProtocolError('not-allowed', 'use leave to remove yourself');
@@ -643,7 +713,7 @@ export class Conversation {
   }
 
   /** A commit with a fresh update path: forward secrecy and post-compromise security. */
-  async prepareSelfUpdate(): Promise<PendingCommit> {
+  private async prepareSelfUpdateNow(): Promise<PendingCommit> {
     return this.prepare([], { add: [], remove: [] });
   }
 
@@ -651,7 +721,7 @@ export class Conversation {
    * Leaving: a proposal to remove this device's own leaf, which the next committer includes.
    * Returns the MLSMessage to send. (Each of an account's devices leaves on its own.)
    */
-  async proposeLeave(): Promise<Uint8Array> {
+  private async proposeLeaveNow(): Promise<Uint8Array> {
     this.requireActive();
     const own = leavesOf(this.state.ratchetTree).find((l) => sameAddress(l.address, this.env.self));
     if (!own) throw new ProtocolError('not-a-member', 'not on the roster');
@@ -666,7 +736,7 @@ export class Conversation {
   }
 
   /** The server accepted the pending commit: move to the new epoch. */
-  async confirm(id: string): Promise<readonly RosterEvent[]> {
+  private async confirmNow(id: string): Promise<readonly RosterEvent[]> {
     const pending = this.pending;
     if (!pending || pending.meta.id !== id) throw new ProtocolError('not-allowed', 'no such pending commit');
     await this.rememberCommit(BigInt(pending.meta.epoch), pending.commit);
@@ -678,7 +748,7 @@ export class Conversation {
   }
 
   /** The server answered stale-epoch (or the commit is abandoned): drop it, keep the epoch. */
-  async discard(id: string): Promise<void> {
+  private async discardNow(id: string): Promise<void> {
     if (!this.pending || this.pending.meta.id !== id)
       throw new ProtocolError('not-allowed', 'no such pending commit');
     this.pending = undefined;
@@ -701,7 +771,7 @@ export class Conversation {
    * should see (fork, gap, invalid-commit, tampered, replay, ...); the stored state is left
    * unchanged by any message that fails.
    */
-  async process(bytes: Uint8Array): Promise<ProcessOutcome> {
+  private async processNow(bytes: Uint8Array): Promise<ProcessOutcome> {
     if (bytes.length > this.env.limits.maxHandshakeBytes)
       throw new ProtocolError('too-large', 'message too large');
     const message = decode(mlsMessageDecoder, bytes);

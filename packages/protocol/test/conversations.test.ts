@@ -208,6 +208,18 @@ for (const [suiteName, suite] of suites) {
       assert.equal(textOf(await a.process((await c.encrypt(body.text('in sync'))).message)), 'in sync');
     });
 
+    it('messages encrypted concurrently each get their own key, and all decrypt', async () => {
+      const world = new World(suite);
+      const [alice, bob] = [await world.person('alice'), await world.person('bob')];
+      const convs = await groupOf(world, alice, [bob]);
+      const [a, b] = [get(convs, 'alice/1'), get(convs, 'bob/1')];
+      const sent = await Promise.all(Array.from({ length: 8 }, (_, i) => a.encrypt(body.text(`m${i}`))));
+      assert.equal(new Set(sent.map((m) => Buffer.from(m.message).toString('hex'))).size, 8);
+      const texts = [];
+      for (const { message } of sent) texts.push(textOf(await b.process(message)));
+      assert.deepEqual(texts.sort(), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+    });
+
     it('a pending commit survives a restart and is resent with the same id and bytes', async () => {
       const world = new World(suite);
       const [alice, bob] = [await world.person('alice'), await world.person('bob')];
