@@ -464,9 +464,25 @@ export class Messenger {
       disappearingSeconds: 0,
     };
     await this.options.store.putConversationInfo(info);
-    if (others.length > 0) await this.addMembers(id, others);
+    if (others.length > 0) {
+      try {
+        await this.addMembers(id, others);
+      } catch (error) {
+        // Nobody could be added: the conversation would only be an empty shell.
+        await this.forget(id);
+        throw error;
+      }
+    }
     this.emit('conversation', { conversation: info });
     return id;
+  }
+
+  /** Removes a conversation this device alone holds (never used, or replaced). */
+  private async forget(id: string): Promise<void> {
+    this.conversations.delete(id);
+    await this.options.store.deleteConversation(fromHex(id));
+    const info = await this.options.store.getConversationInfo(id);
+    if (info) await this.options.store.putConversationInfo({ ...info, status: 'left' });
   }
 
   private async acceptContact(username: string): Promise<void> {
@@ -1065,6 +1081,19 @@ export class Messenger {
           });
         }
         return;
+      case 'groupReset': {
+        // A member reset a conversation we share that could not continue: link the two.
+        const previousId = toHex(body.value.previousGroupId);
+        const previous = await this.options.store.getConversationInfo(previousId);
+        if (!previous || previousId === id) return;
+        const previousMembers = await this.members(previousId).catch(() => []);
+        if (!previousMembers.some((m) => m.username === sender.username)) return;
+        await this.options.store.putConversationInfo({ ...previous, status: 'left', replacedBy: id });
+        if (previous.status === 'active' && info.status === 'request') {
+          await this.options.store.putConversationInfo({ ...info, status: 'active', name: previous.name });
+        }
+        return;
+      }
       case 'profile': {
         const contact = await this.options.store.getContact(sender.username);
         if (contact)
@@ -1086,9 +1115,20 @@ export class Messenger {
   private async resetGroup(id: string): Promise<void> {
     const old = await this.mls(id);
     const info = await this.conversationInfo(id);
+    // One member resets, not every member: the first device on the roster in a fixed order.
+    // The others join the replacement from its Welcome.
+    const first = [...old.devices].sort((a, b) =>
+      a.username === b.username ? a.deviceId - b.deviceId : a.username < b.username ? -1 : 1,
+    )[0];
+    if (!first || first.username !== this.identity.username || first.deviceId !== this.identity.deviceId) {
+      await this.options.store.putConversationInfo({ ...info, status: 'left' });
+      return;
+    }
     const others = old.members.map((m) => m.username).filter((u) => u !== this.identity.username);
     const replacement = await this.create(info.kind, others, info.name);
     await this.options.store.putConversationInfo({ ...info, status: 'left', replacedBy: replacement });
+    // Tells the other members which conversation this one replaces.
+    await this.send(replacement, contentBody.groupReset(fromHex(id)));
   }
 }
 

@@ -8,6 +8,7 @@ import {
   EditSchema,
   GroupAdminsSchema,
   GroupNameSchema,
+  GroupResetSchema,
   ProfileSchema,
   ReactionSchema,
   Receipt_Kind,
@@ -109,5 +110,9 @@ export const body = {
   groupAdmins: (usernames: string[]): Content['body'] => ({
     case: 'groupAdmins',
     value: create(GroupAdminsSchema, { usernames }),
+  }),
+  groupReset: (previousGroupId: Uint8Array): Content['body'] => ({
+    case: 'groupReset',
+    value: create(GroupResetSchema, { previousGroupId }),
   }),
 };

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ghostproof/content/v1/content.proto.
  */
 export const file_ghostproof_content_v1_content: GenFile = /*@__PURE__*/
-  fileDesc("CiNnaG9zdHByb29mL2NvbnRlbnQvdjEvY29udGVudC5wcm90bxIVZ2hvc3Rwcm9vZi5jb250ZW50LnYxIqwFCgdDb250ZW50EhIKCm1lc3NhZ2VfaWQYASABKAwSDwoHc2VudF9hdBgCIAEoBBIRCgllcG9jaF90YWcYAyABKAwSFQoNa3RfY2hlY2twb2ludBgEIAEoCRIrCgR0ZXh0GAogASgLMhsuZ2hvc3Rwcm9vZi5jb250ZW50LnYxLlRleHRIABIzCghyZWFjdGlvbhgLIAEoCzIfLmdob3N0cHJvb2YuY29udGVudC52MS5SZWFjdGlvbkgAEisKBGVkaXQYDCABKAsyGy5naG9zdHByb29mLmNvbnRlbnQudjEuRWRpdEgAEi8KBmRlbGV0ZRgNIAEoCzIdLmdob3N0cHJvb2YuY29udGVudC52MS5EZWxldGVIABIxCgdyZWNlaXB0GA4gASgLMh4uZ2hvc3Rwcm9vZi5jb250ZW50LnYxLlJlY2VpcHRIABIvCgZ0eXBpbmcYDyABKAsyHS5naG9zdHByb29mLmNvbnRlbnQudjEuVHlwaW5nSAASNwoKYXR0YWNobWVudBgQIAEoCzIhLmdob3N0cHJvb2YuY29udGVudC52MS5BdHRhY2htZW50SAASRgoSZGlzYXBwZWFyaW5nX3RpbWVyGBEgASgLMiguZ2hvc3Rwcm9vZi5jb250ZW50LnYxLkRpc2FwcGVhcmluZ1RpbWVySAASMQoHcHJvZmlsZRgSIAEoCzIeLmdob3N0cHJvb2YuY29udGVudC52MS5Qcm9maWxlSAASNgoKZ3JvdXBfbmFtZRgTIAEoCzIgLmdob3N0cHJvb2YuY29udGVudC52MS5Hcm91cE5hbWVIABI6Cgxncm91cF9hZG1pbnMYFCABKAsyIi5naG9zdHByb29mLmNvbnRlbnQudjEuR3JvdXBBZG1pbnNIAEIGCgRib2R5IiYKBFRleHQSDAoEdGV4dBgBIAEoCRIQCghyZXBseV90bxgCIAEoDCI5CghSZWFjdGlvbhIOCgZ0YXJnZXQYASABKAwSDQoFZW1vamkYAiABKAkSDgoGcmVtb3ZlGAMgASgIIiQKBEVkaXQSDgoGdGFyZ2V0GAEgASgMEgwKBHRleHQYAiABKAkiGAoGRGVsZXRlEg4KBnRhcmdldBgBIAEoDCKOAQoHUmVjZWlwdBIxCgRraW5kGAEgASgOMiMuZ2hvc3Rwcm9vZi5jb250ZW50LnYxLlJlY2VpcHQuS2luZBIPCgd0YXJnZXRzGAIgAygMIj8KBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhIKDktJTkRfREVMSVZFUkVEEAESDQoJS0lORF9SRUFEEAIiGQoGVHlwaW5nEg8KB3N0YXJ0ZWQYASABKAgijAEKCkF0dGFjaG1lbnQSCgoCaWQYASABKAkSCwoDa2V5GAIgASgMEg4KBmRpZ2VzdBgDIAEoDBIMCgRzaXplGAQgASgEEhQKDGNvbnRlbnRfdHlwZRgFIAEoCRIRCglmaWxlX25hbWUYBiABKAkSDQoFdG9rZW4YByABKAkSDwoHY2FwdGlvbhgIIAEoCSIkChFEaXNhcHBlYXJpbmdUaW1lchIPCgdzZWNvbmRzGAEgASgNIh8KB1Byb2ZpbGUSFAoMZGlzcGxheV9uYW1lGAEgASgJIhkKCUdyb3VwTmFtZRIMCgRuYW1lGAEgASgJIiAKC0dyb3VwQWRtaW5zEhEKCXVzZXJuYW1lcxgBIAMoCWIGcHJvdG8z");
+  fileDesc("CiNnaG9zdHByb29mL2NvbnRlbnQvdjEvY29udGVudC5wcm90bxIVZ2hvc3Rwcm9vZi5jb250ZW50LnYxIuYFCgdDb250ZW50EhIKCm1lc3NhZ2VfaWQYASABKAwSDwoHc2VudF9hdBgCIAEoBBIRCgllcG9jaF90YWcYAyABKAwSFQoNa3RfY2hlY2twb2ludBgEIAEoCRIrCgR0ZXh0GAogASgLMhsuZ2hvc3Rwcm9vZi5jb250ZW50LnYxLlRleHRIABIzCghyZWFjdGlvbhgLIAEoCzIfLmdob3N0cHJvb2YuY29udGVudC52MS5SZWFjdGlvbkgAEisKBGVkaXQYDCABKAsyGy5naG9zdHByb29mLmNvbnRlbnQudjEuRWRpdEgAEi8KBmRlbGV0ZRgNIAEoCzIdLmdob3N0cHJvb2YuY29udGVudC52MS5EZWxldGVIABIxCgdyZWNlaXB0GA4gASgLMh4uZ2hvc3Rwcm9vZi5jb250ZW50LnYxLlJlY2VpcHRIABIvCgZ0eXBpbmcYDyABKAsyHS5naG9zdHByb29mLmNvbnRlbnQudjEuVHlwaW5nSAASNwoKYXR0YWNobWVudBgQIAEoCzIhLmdob3N0cHJvb2YuY29udGVudC52MS5BdHRhY2htZW50SAASRgoSZGlzYXBwZWFyaW5nX3RpbWVyGBEgASgLMiguZ2hvc3Rwcm9vZi5jb250ZW50LnYxLkRpc2FwcGVhcmluZ1RpbWVySAASMQoHcHJvZmlsZRgSIAEoCzIeLmdob3N0cHJvb2YuY29udGVudC52MS5Qcm9maWxlSAASNgoKZ3JvdXBfbmFtZRgTIAEoCzIgLmdob3N0cHJvb2YuY29udGVudC52MS5Hcm91cE5hbWVIABI6Cgxncm91cF9hZG1pbnMYFCABKAsyIi5naG9zdHByb29mLmNvbnRlbnQudjEuR3JvdXBBZG1pbnNIABI4Cgtncm91cF9yZXNldBgVIAEoCzIhLmdob3N0cHJvb2YuY29udGVudC52MS5Hcm91cFJlc2V0SABCBgoEYm9keSImCgRUZXh0EgwKBHRleHQYASABKAkSEAoIcmVwbHlfdG8YAiABKAwiOQoIUmVhY3Rpb24SDgoGdGFyZ2V0GAEgASgMEg0KBWVtb2ppGAIgASgJEg4KBnJlbW92ZRgDIAEoCCIkCgRFZGl0Eg4KBnRhcmdldBgBIAEoDBIMCgR0ZXh0GAIgASgJIhgKBkRlbGV0ZRIOCgZ0YXJnZXQYASABKAwijgEKB1JlY2VpcHQSMQoEa2luZBgBIAEoDjIjLmdob3N0cHJvb2YuY29udGVudC52MS5SZWNlaXB0LktpbmQSDwoHdGFyZ2V0cxgCIAMoDCI/CgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABISCg5LSU5EX0RFTElWRVJFRBABEg0KCUtJTkRfUkVBRBACIhkKBlR5cGluZxIPCgdzdGFydGVkGAEgASgIIowBCgpBdHRhY2htZW50EgoKAmlkGAEgASgJEgsKA2tleRgCIAEoDBIOCgZkaWdlc3QYAyABKAwSDAoEc2l6ZRgEIAEoBBIUCgxjb250ZW50X3R5cGUYBSABKAkSEQoJZmlsZV9uYW1lGAYgASgJEg0KBXRva2VuGAcgASgJEg8KB2NhcHRpb24YCCABKAkiJAoRRGlzYXBwZWFyaW5nVGltZXISDwoHc2Vjb25kcxgBIAEoDSIfCgdQcm9maWxlEhQKDGRpc3BsYXlfbmFtZRgBIAEoCSIZCglHcm91cE5hbWUSDAoEbmFtZRgBIAEoCSInCgpHcm91cFJlc2V0EhkKEXByZXZpb3VzX2dyb3VwX2lkGAEgASgMIiAKC0dyb3VwQWRtaW5zEhEKCXVzZXJuYW1lcxgBIAMoCWIGcHJvdG8z");
 
 /**
  * @generated from message ghostproof.content.v1.Content
@@ -120,6 +120,12 @@ export type Content = Message<"ghostproof.content.v1.Content"> & {
      */
     value: GroupAdmins;
     case: "groupAdmins";
+  } | {
+    /**
+     * @generated from field: ghostproof.content.v1.GroupReset group_reset = 21;
+     */
+    value: GroupReset;
+    case: "groupReset";
   } | { case: undefined; value?: undefined };
 };
 
@@ -399,6 +405,26 @@ export const GroupNameSchema: GenMessage<GroupName> = /*@__PURE__*/
   messageDesc(file_ghostproof_content_v1_content, 10);
 
 /**
+ * Sent first in a conversation that replaces one which could not continue (an invalid
+ * commit): members link the two, and the old one shows where the conversation went on.
+ *
+ * @generated from message ghostproof.content.v1.GroupReset
+ */
+export type GroupReset = Message<"ghostproof.content.v1.GroupReset"> & {
+  /**
+   * @generated from field: bytes previous_group_id = 1;
+   */
+  previousGroupId: Uint8Array;
+};
+
+/**
+ * Describes the message ghostproof.content.v1.GroupReset.
+ * Use `create(GroupResetSchema)` to create a new message.
+ */
+export const GroupResetSchema: GenMessage<GroupReset> = /*@__PURE__*/
+  messageDesc(file_ghostproof_content_v1_content, 11);
+
+/**
  * @generated from message ghostproof.content.v1.GroupAdmins
  */
 export type GroupAdmins = Message<"ghostproof.content.v1.GroupAdmins"> & {
@@ -415,5 +441,5 @@ export type GroupAdmins = Message<"ghostproof.content.v1.GroupAdmins"> & {
  * Use `create(GroupAdminsSchema)` to create a new message.
  */
 export const GroupAdminsSchema: GenMessage<GroupAdmins> = /*@__PURE__*/
-  messageDesc(file_ghostproof_content_v1_content, 11);
+  messageDesc(file_ghostproof_content_v1_content, 12);
 
