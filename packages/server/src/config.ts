@@ -97,6 +97,11 @@ export interface ServerOptions {
   readonly signal?: AbortSignal;
   /** Milliseconds since 1970; for tests of expiry. */
   readonly clock?: () => number;
+  /**
+   * A build of the web client (apps/web/dist, `npm run build:web`) to serve at `/`, with its
+   * manifest at /.well-known/ghostproof-web-bundle.json; without it, a placeholder page.
+   */
+  readonly webRoot?: string;
   /** Key transparency (docs/key-transparency.md); on by default. */
   readonly kt?: {
     readonly enabled?: boolean;
@@ -142,6 +147,7 @@ export interface ServerConfig {
   readonly authTimeoutMs: number;
   readonly pingIntervalMs: number;
   readonly clock: () => number;
+  readonly webRoot: string | undefined;
   readonly kt: {
     readonly enabled: boolean;
     readonly epochIntervalMs: number;
@@ -198,6 +204,9 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
   const synchronous = options.sqlite?.synchronous ?? 'full';
   if (synchronous !== 'full' && synchronous !== 'normal')
     throw new ConfigError('sqlite.synchronous: full or normal');
+  if (options.webRoot !== undefined && (typeof options.webRoot !== 'string' || options.webRoot === '')) {
+    throw new ConfigError('webRoot: a directory');
+  }
   if (options.tls && (!options.tls.certPath || !options.tls.keyPath)) {
     throw new ConfigError('tls: both certPath and keyPath');
   }
@@ -228,6 +237,7 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs ?? 10 * SECOND),
     pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs ?? 30 * SECOND),
     clock: options.clock ?? Date.now,
+    webRoot: options.webRoot,
     kt: {
       enabled: options.kt?.enabled ?? true,
       epochIntervalMs: positive('kt.epochIntervalMs', options.kt?.epochIntervalMs ?? SECOND),

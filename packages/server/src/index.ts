@@ -17,6 +17,7 @@ export {
   type TlsOptions,
 } from './config.js';
 export type { RateLimit } from './rate-limit.js';
+export { WEB_BUNDLE_MANIFEST_PATH, WEB_CSP } from './http/web-client.js';
 export { StoreAccountLog, type AccountLog, type AccountUpdate } from './services/account-log.js';
 export { SqliteStore, type SqliteStoreOptions, type SqliteSynchronous } from './storage/sqlite.js';
 export type * from './storage/store.js';

@@ -14,6 +14,7 @@ import { toBase64Url, WEBSOCKET_PATH } from '@ghostproof/api';
 import { LocalBus } from './bus/local.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { createHttpHandler } from './http/handler.js';
+import { loadWebClient } from './http/web-client.js';
 import { createLogger, createRootLogger, describeError, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { StoreAccountLog } from './services/account-log.js';
@@ -43,6 +44,8 @@ export interface GhostproofServer {
   sweep(): Promise<void>;
   /** The key transparency operator (undefined when disabled). */
   readonly kt: KeyTransparency | undefined;
+  /** The SHA-256 of the web client bundle served at `/` (undefined without one). */
+  readonly webBundleSha256: string | undefined;
   /** Graceful shutdown; safe to call more than once. */
   close(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -58,6 +61,8 @@ function isLogger(value: unknown): value is Logger {
 
 export async function createServer(options: ServerOptions): Promise<GhostproofServer> {
   const config = resolveConfig(options);
+  // Checked before anything is opened: a missing or altered build is a configuration error.
+  const web = config.webRoot === undefined ? undefined : loadWebClient(config.webRoot);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const root = isLogger(options.log) ? options.log : createRootLogger(options.log);
   const log = createLogger(root, 'server');
@@ -128,6 +133,7 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
     keyPackages,
     attachments,
     kt,
+    web,
     metrics,
     log: createLogger(root, 'server:http'),
     accepting: () => accepting,
@@ -229,5 +235,6 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
     close,
     closed,
     kt,
+    webBundleSha256: web?.bundleSha256,
   };
 }

@@ -38,6 +38,7 @@ export const serveFlags = {
   'max-application-kb': { type: 'string' },
   'max-handshake-mb': { type: 'string' },
   rate: { type: 'string', multiple: true },
+  'web-root': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -69,6 +70,8 @@ Options (environment variable in brackets; flags win):
   --max-handshake-mb N        largest commit, proposal or Welcome in MiB (default 16)
   --rate NAME=LIMIT/WINDOW    override a rate limit, e.g. sendsPerDevice=600/10s (repeatable);
                               names: ${Object.keys(defaultRateLimits).join(', ')}
+  --web-root DIR              serve this build of the web client at / (apps/web/dist, made by
+                              npm run build:web); without it, a placeholder page [${envNames.webRoot}]
   -h, --help                  show this help
 
 Stops gracefully on SIGTERM or SIGINT.`;
@@ -158,6 +161,7 @@ export function serveSettings(args: readonly string[], env: ServeEnv): ServeSett
   const maxApplicationKb = integer('--max-application-kb', values['max-application-kb'], 1, 16_384);
   const maxHandshakeMb = integer('--max-handshake-mb', values['max-handshake-mb'], 1, 512);
   const metricsToken = values['metrics-token'] ?? env.metricsToken;
+  const webRoot = values['web-root'] ?? env.webRoot;
   const options: Omit<ServerOptions, 'log' | 'signal'> = {
     dataDir: resolve(values.data ?? env.data ?? './data'),
     host: values.host ?? env.host ?? '127.0.0.1',
@@ -185,6 +189,7 @@ export function serveSettings(args: readonly string[], env: ServeEnv): ServeSett
         : {}),
     },
     rates,
+    ...(webRoot ? { webRoot: resolve(webRoot) } : {}),
   };
   if (options.origin !== undefined) {
     try {

@@ -17,6 +17,7 @@ export interface ServeEnv {
   readonly messageTtlDays?: string;
   readonly attachmentTtlDays?: string;
   readonly maxAttachmentMb?: string;
+  readonly webRoot?: string;
 }
 
 export const envNames: Record<keyof ServeEnv, string> = {
@@ -35,6 +36,7 @@ export const envNames: Record<keyof ServeEnv, string> = {
   messageTtlDays: 'GHOSTPROOF_MESSAGE_TTL_DAYS',
   attachmentTtlDays: 'GHOSTPROOF_ATTACHMENT_TTL_DAYS',
   maxAttachmentMb: 'GHOSTPROOF_MAX_ATTACHMENT_MB',
+  webRoot: 'GHOSTPROOF_WEB_ROOT',
 };
 
 export function readServeEnv(env: NodeJS.ProcessEnv): ServeEnv {

@@ -48,6 +48,7 @@ import type { AttachmentService } from '../services/attachments.js';
 import type { ServiceContext } from '../services/context.js';
 import type { KeyPackageService } from '../services/key-packages.js';
 import { placeholderPage, setSecurityHeaders } from './headers.js';
+import type { WebClient } from './web-client.js';
 
 export interface HttpDeps {
   readonly ctx: ServiceContext;
@@ -56,6 +57,8 @@ export interface HttpDeps {
   readonly attachments: AttachmentService;
   /** Key transparency; undefined when disabled (its routes then answer not-found). */
   readonly kt: KeyTransparency | undefined;
+  /** The web client's files, when the server serves a build (config.webRoot). */
+  readonly web?: WebClient | undefined;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** False while shutting down: /health says so and new requests are refused. */
@@ -363,6 +366,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
 
   function serveOperational(req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (deps.web?.serve(req, res, pathname)) return true;
     if (pathname === '/') {
       setSecurityHeaders(res, { page: true, tls });
       const page = Buffer.from(placeholderPage);
