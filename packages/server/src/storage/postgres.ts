@@ -1,0 +1,1033 @@
+// The storage adapter for several nodes: PostgreSQL through `pg`. Like the SQLite adapter it
+// group-commits: every write queued during one turn of the event loop runs in one
+// transaction, each inside its own savepoint so that one failing write (a stale epoch, a
+// taken name) fails alone, and a write's promise resolves only after that transaction
+// committed. Fan-out goes in multi-row statements (one INSERT for all mailbox entries of a
+// message). Nothing is cached in the process: other nodes write the same rows, so the
+// checks that matter (epoch compare-and-set, routing-list membership, idempotency by client
+// id) are done in SQL inside the transaction. The epoch compare-and-set is
+// `UPDATE groups SET epoch = epoch + 1 WHERE id = $1 AND epoch = $2`: of two nodes racing
+// for one epoch, the second waits on the row lock, then matches no row and gets stale-epoch.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { ApiError } from '@ghostproof/api';
+import { MIGRATION_LOCK, POSTGRES_SCHEMA_VERSION, postgresMigrations } from './postgres-schema.js';
+import type {
+  AcceptedSend,
+  AccountId,
+  AccountRecord,
+  AccountUpdate,
+  AttachmentRecord,
+  ClaimResult,
+  CommitInput,
+  DeliveryKind,
+  DeviceListChange,
+  Fanout,
+  KeyPackageCount,
+  MailboxKey,
+  MailboxName,
+  MessageInput,
+  NewAccount,
+  PurgeResult,
+  RoutingList,
+  SessionRecord,
+  Store,
+  StoredDelivery,
+  StoredKeyPackage,
+} from './store.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://user@host:port/database */
+  readonly connectionString: string;
+  /** Schema (namespace) to use, created if missing; default `public`. */
+  readonly schema?: string;
+  /** Connections in the pool. */
+  readonly maxConnections?: number;
+  /** Called after every group commit with the number of writes and the seconds it took. */
+  readonly onFlush?: (writes: number, seconds: number) => void;
+}
+
+type Queryable = pg.ClientBase | pg.Pool;
+
+const kindCodes: Record<DeliveryKind, number> = { message: 1, commit: 2, welcome: 3 };
+const kindNames: Record<number, DeliveryKind> = { 1: 'message', 2: 'commit', 3: 'welcome' };
+
+// BIGINT columns hold times and sequences below 2^53: read them as numbers.
+const INT8_OID = 20;
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID && format !== 'binary'
+      ? (value: string) => Number(value)
+      : (pg.types.getTypeParser as (oid: number, format?: string) => unknown)(
+          oid,
+          format,
+        )) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** PostgreSQL errors after which the whole batch may simply run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_BATCH_ATTEMPTS = 3;
+
+function messageIdOf(seq: number, tag: Uint8Array): Uint8Array {
+  const id = new Uint8Array(16);
+  new DataView(id.buffer).setBigUint64(0, BigInt(seq));
+  id.set(tag, 8);
+  return id;
+}
+
+function seqOf(messageId: Uint8Array): number | undefined {
+  if (messageId.length !== 16) return undefined;
+  const seq = new DataView(messageId.buffer, messageId.byteOffset, 16).getBigUint64(0);
+  return seq > 0n && seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : undefined;
+}
+
+function blob(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(blob(a), blob(b)) === 0;
+}
+
+function quoteIdentifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    throw new TypeError('schema: lowercase letters, digits and _, at most 63');
+  }
+  return `"${name}"`;
+}
+
+function pgCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+}
+
+interface AccountRow {
+  id: number;
+  username: string;
+  identity_key: Buffer;
+  sequence: number;
+  device_list: Buffer;
+  max_device_id: number;
+  logged_sequence: number;
+  created_at: number;
+}
+
+interface QueuedWrite {
+  run: (db: pg.ClientBase) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class PostgresStore implements Store {
+  private queue: QueuedWrite[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly onFlush: ((writes: number, seconds: number) => void) | undefined,
+  ) {}
+
+  /** Connects, creates the schema if needed and migrates it to the current version. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const schema = options.schema === undefined ? undefined : quoteIdentifier(options.schema);
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      types,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    // An idle client that loses its server (a terminated backend) must not crash the process.
+    pool.on('error', () => {});
+    try {
+      await PostgresStore.migrate(pool, schema);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return new PostgresStore(pool, options.onFlush);
+  }
+
+  private static async migrate(pool: pg.Pool, schema: string | undefined): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+      const row = (await client.query<{ version: number }>('SELECT version FROM schema_version')).rows[0];
+      let version = row?.version ?? 0;
+      if (!row) await client.query('INSERT INTO schema_version (version) VALUES (0)');
+      if (version > POSTGRES_SCHEMA_VERSION) {
+        throw new Error(`database schema ${version} is newer than this server (${POSTGRES_SCHEMA_VERSION})`);
+      }
+      while (version < POSTGRES_SCHEMA_VERSION) {
+        await client.query(postgresMigrations[version]!);
+        version += 1;
+        await client.query('UPDATE schema_version SET version = $1', [version]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The schema version the database is at. */
+  async schemaVersion(): Promise<number> {
+    const { rows } = await this.pool.query<{ version: number }>('SELECT version FROM schema_version');
+    return rows[0]?.version ?? 0;
+  }
+
+  // ---- group commit ------------------------------------------------------------------
+
+  private write<T>(run: (db: pg.ClientBase) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ApiError('unavailable', 'storage is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      // One batch in flight at a time: writes arriving meanwhile form the next batch.
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined;
+        if (this.queue.length > 0) this.scheduleFlush();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const started = performance.now();
+    let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient | undefined;
+      try {
+        client = await this.pool.connect();
+        outcomes = await this.runBatch(client, batch);
+        client.release();
+        break;
+      } catch (error) {
+        client?.release(error instanceof Error ? error : true);
+        if (attempt < MAX_BATCH_ATTEMPTS && RETRYABLE.has(pgCode(error) ?? '')) continue;
+        const failure = pgCode(error)
+          ? new ApiError('unavailable', 'storage: transaction failed', { cause: error })
+          : error;
+        for (const op of batch) op.reject(failure);
+        return;
+      }
+    }
+    this.onFlush?.(batch.length, (performance.now() - started) / 1000);
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) op.resolve(outcome.value);
+      else op.reject(outcome.error);
+    });
+  }
+
+  private async runBatch(client: pg.ClientBase, batch: readonly QueuedWrite[]) {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    await client.query('BEGIN');
+    try {
+      for (const op of batch) {
+        await client.query('SAVEPOINT w');
+        try {
+          outcomes.push({ ok: true, value: await op.run(client) });
+          await client.query('RELEASE SAVEPOINT w');
+        } catch (error) {
+          // A write's own failure (a typed refusal, a unique key taken meanwhile) rolls back
+          // alone; anything else (a deadlock, a lost connection) is the whole batch's.
+          const code = pgCode(error);
+          if (!(error instanceof ApiError) && !(code !== undefined && code.startsWith('23'))) throw error;
+          await client.query('ROLLBACK TO SAVEPOINT w');
+          outcomes.push({ ok: false, error });
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    }
+    return outcomes;
+  }
+
+  // ---- accounts ----------------------------------------------------------------------
+
+  private async account(db: Queryable, row: AccountRow | undefined): Promise<AccountRecord | undefined> {
+    if (!row) return undefined;
+    const devices = await db.query<{ device_id: number; signature_key: Buffer }>(
+      'SELECT device_id, signature_key FROM devices WHERE account_id = $1 ORDER BY device_id',
+      [row.id],
+    );
+    return {
+      id: row.id,
+      username: row.username,
+      identityKey: row.identity_key,
+      sequence: BigInt(row.sequence),
+      signedDeviceList: row.device_list,
+      devices: devices.rows.map((d) => ({ deviceId: d.device_id, signatureKey: d.signature_key })),
+      maxDeviceId: row.max_device_id,
+      loggedSequence: BigInt(row.logged_sequence),
+      createdAt: row.created_at,
+    };
+  }
+
+  private async accountRow(db: Queryable, id: AccountId): Promise<AccountRow | undefined> {
+    return (await db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1', [id])).rows[0];
+  }
+
+  async createAccount(account: NewAccount): Promise<AccountRecord> {
+    return this.write(async (db) => {
+      const taken = await db.query(
+        'SELECT 1 FROM accounts WHERE skeleton = $1 UNION ALL SELECT 1 FROM username_tombstones WHERE skeleton = $1',
+        [account.skeleton],
+      );
+      if (taken.rows.length > 0) throw new ApiError('username-taken', 'username: taken');
+      if (account.inviteHash) {
+        const used = await db.query(
+          'UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = $1 AND uses_left > 0 AND expires_at > $2',
+          [blob(account.inviteHash), account.now],
+        );
+        if (used.rowCount !== 1) throw new ApiError('invite-required', 'invite code: unknown or spent');
+      }
+      const maxDeviceId = Math.max(...account.devices.map((d) => d.deviceId));
+      let row: AccountRow;
+      try {
+        row = (
+          await db.query<AccountRow>(
+            `INSERT INTO accounts (username, skeleton, identity_key, sequence, device_list, max_device_id, created_at)
+             VALUES ($1, $2, $3, 1, $4, $5, $6) RETURNING *`,
+            [
+              account.username,
+              account.skeleton,
+              blob(account.identityKey),
+              blob(account.signedDeviceList),
+              maxDeviceId,
+              account.now,
+            ],
+          )
+        ).rows[0]!;
+      } catch (error) {
+        // Another node registered the same skeleton in the same instant.
+        if (pgCode(error) === '23505') throw new ApiError('username-taken', 'username: taken');
+        throw error;
+      }
+      await db.query(
+        `INSERT INTO devices (account_id, device_id, signature_key)
+         SELECT $1, * FROM unnest($2::int[], $3::bytea[])`,
+        [row.id, account.devices.map((d) => d.deviceId), account.devices.map((d) => blob(d.signatureKey))],
+      );
+      return (await this.account(db, row))!;
+    });
+  }
+
+  async accountByUsername(username: string): Promise<AccountRecord | undefined> {
+    const { rows } = await this.pool.query<AccountRow>('SELECT * FROM accounts WHERE username = $1', [
+      username,
+    ]);
+    return this.account(this.pool, rows[0]);
+  }
+
+  async accountById(id: AccountId): Promise<AccountRecord | undefined> {
+    return this.account(this.pool, await this.accountRow(this.pool, id));
+  }
+
+  /** Removes a device's (or, with null, every device's) mailbox, packages, sessions and places. */
+  private async removeDeviceData(db: pg.ClientBase, accountId: AccountId, deviceId: number | null) {
+    const where = deviceId === null ? 'account_id = $1' : 'account_id = $1 AND device_id = $2';
+    const args = deviceId === null ? [accountId] : [accountId, deviceId];
+    const removed = await db.query<{ message_seq: number }>(
+      `DELETE FROM mailbox_entries WHERE ${where} RETURNING message_seq`,
+      args,
+    );
+    await this.dropReferences(
+      db,
+      removed.rows.map((r) => r.message_seq),
+    );
+    for (const table of ['key_packages', 'key_package_claims', 'sessions', 'group_members', 'sends']) {
+      await db.query(`DELETE FROM ${table} WHERE ${where}`, args);
+    }
+  }
+
+  /** One fewer entry for each message; a message goes with its last entry. */
+  private async dropReferences(db: pg.ClientBase, seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    const { rows } = await db.query<{ seq: number; remaining: number }>(
+      `UPDATE messages m SET remaining = m.remaining - d.n
+       FROM (SELECT seq, count(*)::int AS n FROM unnest($1::bigint[]) AS seq GROUP BY seq) d
+       WHERE m.seq = d.seq RETURNING m.seq, m.remaining`,
+      [seqs],
+    );
+    const done = rows.filter((r) => r.remaining <= 0).map((r) => r.seq);
+    if (done.length > 0) await db.query('DELETE FROM messages WHERE seq = ANY($1::bigint[])', [done]);
+  }
+
+  async updateDeviceList(change: DeviceListChange): Promise<AccountRecord> {
+    return this.write(async (db) => {
+      const row = (
+        await db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1 FOR UPDATE', [change.accountId])
+      ).rows[0];
+      const current = await this.account(db, row);
+      if (!current) throw new ApiError('not-found', 'account: not found');
+      if (current.sequence !== change.expectedSequence) {
+        throw new ApiError('stale-sequence', 'device list: sequence is not current + 1');
+      }
+      const next = new Map(change.devices.map((d) => [d.deviceId, d]));
+      for (const d of current.devices) {
+        if (!next.has(d.deviceId)) {
+          await db.query('DELETE FROM devices WHERE account_id = $1 AND device_id = $2', [
+            change.accountId,
+            d.deviceId,
+          ]);
+          await this.removeDeviceData(db, change.accountId, d.deviceId);
+        }
+      }
+      const known = new Set(current.devices.map((d) => d.deviceId));
+      let maxDeviceId = current.maxDeviceId;
+      for (const d of change.devices) {
+        if (!known.has(d.deviceId)) {
+          await db.query('INSERT INTO devices (account_id, device_id, signature_key) VALUES ($1, $2, $3)', [
+            change.accountId,
+            d.deviceId,
+            blob(d.signatureKey),
+          ]);
+          maxDeviceId = Math.max(maxDeviceId, d.deviceId);
+        }
+      }
+      const updated = await db.query(
+        'UPDATE accounts SET sequence = $1, device_list = $2, max_device_id = $3 WHERE id = $4 AND sequence = $5',
+        [
+          Number(change.sequence),
+          blob(change.signedDeviceList),
+          maxDeviceId,
+          change.accountId,
+          Number(change.expectedSequence),
+        ],
+      );
+      if (updated.rowCount !== 1) throw new ApiError('stale-sequence', 'device list: changed concurrently');
+      return (await this.account(db, await this.accountRow(db, change.accountId)))!;
+    });
+  }
+
+  async deleteAccount(accountId: AccountId, now: number): Promise<void> {
+    return this.write(async (db) => {
+      const row = (
+        await db.query<{ skeleton: string }>('SELECT skeleton FROM accounts WHERE id = $1 FOR UPDATE', [
+          accountId,
+        ])
+      ).rows[0];
+      if (!row) return;
+      await this.removeDeviceData(db, accountId, null);
+      await db.query('DELETE FROM devices WHERE account_id = $1', [accountId]);
+      await db.query('DELETE FROM accounts WHERE id = $1', [accountId]);
+      await db.query(
+        'INSERT INTO username_tombstones (skeleton, deleted_at) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [row.skeleton, now],
+      );
+    });
+  }
+
+  async markLogged(accountId: AccountId, sequence: bigint): Promise<void> {
+    return this.write(async (db) => {
+      await db.query('UPDATE accounts SET logged_sequence = $1 WHERE id = $2 AND logged_sequence < $1', [
+        Number(sequence),
+        accountId,
+      ]);
+    });
+  }
+
+  async accountsAwaitingLog(): Promise<AccountRecord[]> {
+    const { rows } = await this.pool.query<AccountRow>(
+      'SELECT * FROM accounts WHERE logged_sequence < sequence',
+    );
+    return Promise.all(rows.map(async (row) => (await this.account(this.pool, row))!));
+  }
+
+  async appendAccountUpdate(update: AccountUpdate): Promise<void> {
+    return this.write(async (db) => {
+      await db.query(
+        `INSERT INTO account_updates (username, version, device_list, at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (username, version) DO NOTHING`,
+        [
+          update.username,
+          Number(update.version),
+          update.signedDeviceList ? blob(update.signedDeviceList) : null,
+          update.at,
+        ],
+      );
+    });
+  }
+
+  async accountUpdates(username: string): Promise<AccountUpdate[]> {
+    const { rows } = await this.pool.query<{
+      username: string;
+      version: number;
+      device_list: Buffer | null;
+      at: number;
+    }>('SELECT username, version, device_list, at FROM account_updates WHERE username = $1 ORDER BY seq', [
+      username,
+    ]);
+    return rows.map((r) => ({
+      username: r.username,
+      version: BigInt(r.version),
+      signedDeviceList: r.device_list,
+      at: r.at,
+    }));
+  }
+
+  // ---- invites and sessions ----------------------------------------------------------
+
+  async addInvites(codeHashes: readonly Uint8Array[], uses: number, expiresAt: number): Promise<void> {
+    return this.write(async (db) => {
+      await db.query(
+        `INSERT INTO invites (code_hash, uses_left, expires_at)
+         SELECT DISTINCT ON (h) h, $2::int, $3::bigint FROM unnest($1::bytea[]) AS h
+         ON CONFLICT (code_hash) DO UPDATE SET uses_left = excluded.uses_left, expires_at = excluded.expires_at`,
+        [codeHashes.map(blob), uses, expiresAt],
+      );
+    });
+  }
+
+  async createSession(tokenHash: Uint8Array, mailbox: MailboxKey, expiresAt: number): Promise<void> {
+    return this.write(async (db) => {
+      await db.query(
+        'INSERT INTO sessions (token_hash, account_id, device_id, expires_at) VALUES ($1, $2, $3, $4)',
+        [blob(tokenHash), mailbox.accountId, mailbox.deviceId, expiresAt],
+      );
+    });
+  }
+
+  async sessionByTokenHash(tokenHash: Uint8Array, now: number): Promise<SessionRecord | undefined> {
+    const { rows } = await this.pool.query<{
+      account_id: number;
+      device_id: number;
+      expires_at: number;
+      username: string;
+    }>(
+      `SELECT s.account_id, s.device_id, s.expires_at, a.username FROM sessions s
+       JOIN accounts a ON a.id = s.account_id
+       JOIN devices d ON d.account_id = s.account_id AND d.device_id = s.device_id
+       WHERE s.token_hash = $1 AND s.expires_at > $2`,
+      [blob(tokenHash), now],
+    );
+    const row = rows[0];
+    return row
+      ? {
+          accountId: row.account_id,
+          deviceId: row.device_id,
+          expiresAt: row.expires_at,
+          username: row.username,
+        }
+      : undefined;
+  }
+
+  // ---- key packages ------------------------------------------------------------------
+
+  private async count(db: Queryable, mailbox: MailboxKey, now: number): Promise<KeyPackageCount> {
+    const { rows } = await db.query<{ one_time: number; last_resort: boolean }>(
+      `SELECT count(*) FILTER (WHERE NOT last_resort)::int AS one_time,
+              bool_or(last_resort) IS TRUE AS last_resort
+       FROM key_packages WHERE account_id = $1 AND device_id = $2 AND not_after > $3`,
+      [mailbox.accountId, mailbox.deviceId, now],
+    );
+    return { oneTime: rows[0]!.one_time, lastResort: rows[0]!.last_resort };
+  }
+
+  async addKeyPackages(input: {
+    mailbox: MailboxKey;
+    oneTime: readonly StoredKeyPackage[];
+    lastResort?: StoredKeyPackage;
+    maxOneTime: number;
+    now: number;
+  }): Promise<KeyPackageCount> {
+    return this.write(async (db) => {
+      const { accountId, deviceId } = input.mailbox;
+      const existing = (await this.count(db, input.mailbox, input.now)).oneTime;
+      if (existing + input.oneTime.length > input.maxOneTime) {
+        throw new ApiError(
+          'too-large',
+          `key packages: at most ${input.maxOneTime} one-time packages per device`,
+        );
+      }
+      const all = [
+        ...(input.lastResort ? [{ kp: input.lastResort, lastResort: true }] : []),
+        ...input.oneTime.map((kp) => ({ kp, lastResort: false })),
+      ];
+      const refs = all.map((p) => blob(p.kp.ref));
+      const seen = await db.query(
+        `SELECT 1 FROM key_packages WHERE ref = ANY($1::bytea[])
+         UNION ALL SELECT 1 FROM key_package_claims WHERE ref = ANY($1::bytea[]) LIMIT 1`,
+        [refs],
+      );
+      if (seen.rows.length > 0 || new Set(refs.map((r) => r.toString('hex'))).size !== refs.length) {
+        throw new ApiError('conflict', 'key package: already uploaded');
+      }
+      if (input.lastResort) {
+        await db.query('DELETE FROM key_packages WHERE account_id = $1 AND device_id = $2 AND last_resort', [
+          accountId,
+          deviceId,
+        ]);
+      }
+      try {
+        await db.query(
+          `INSERT INTO key_packages (account_id, device_id, ref, body, last_resort, not_after, created_at)
+           SELECT $1, $2, ref, body, last_resort, not_after, $3
+           FROM unnest($4::bytea[], $5::bytea[], $6::boolean[], $7::bigint[])
+             AS t (ref, body, last_resort, not_after)`,
+          [
+            accountId,
+            deviceId,
+            input.now,
+            refs,
+            all.map((p) => blob(p.kp.body)),
+            all.map((p) => p.lastResort),
+            all.map((p) => p.kp.notAfter),
+          ],
+        );
+      } catch (error) {
+        if (pgCode(error) === '23505') throw new ApiError('conflict', 'key package: already uploaded');
+        throw error;
+      }
+      return this.count(db, input.mailbox, input.now);
+    });
+  }
+
+  async countKeyPackages(mailbox: MailboxKey, now: number): Promise<KeyPackageCount> {
+    return this.count(this.pool, mailbox, now);
+  }
+
+  async claimKeyPackages(input: {
+    target: AccountId;
+    deviceIds: readonly number[];
+    claimer: MailboxKey;
+    now: number;
+    claimExpiresAt: number;
+  }): Promise<ClaimResult[]> {
+    return this.write(async (db) => {
+      const results: ClaimResult[] = [];
+      for (const deviceId of input.deviceIds) {
+        // SKIP LOCKED: two nodes claiming at once get two different packages.
+        let row = (
+          await db.query<{ id: number; ref: Buffer; body: Buffer }>(
+            `DELETE FROM key_packages WHERE id = (
+               SELECT id FROM key_packages
+               WHERE account_id = $1 AND device_id = $2 AND NOT last_resort AND not_after > $3
+               ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, ref, body`,
+            [input.target, deviceId, input.now],
+          )
+        ).rows[0];
+        let lastResort = false;
+        if (!row) {
+          row = (
+            await db.query<{ id: number; ref: Buffer; body: Buffer }>(
+              `SELECT id, ref, body FROM key_packages
+               WHERE account_id = $1 AND device_id = $2 AND last_resort AND not_after > $3`,
+              [input.target, deviceId, input.now],
+            )
+          ).rows[0];
+          lastResort = true;
+        }
+        if (!row) {
+          results.push({ deviceId, lastResort: false });
+          continue;
+        }
+        await db.query(
+          `INSERT INTO key_package_claims (ref, account_id, device_id, claimed_by, claimed_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (ref) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at,
+             expires_at = excluded.expires_at`,
+          [row.ref, input.target, deviceId, input.claimer.accountId, input.now, input.claimExpiresAt],
+        );
+        results.push({ deviceId, keyPackage: row.body, lastResort });
+      }
+      return results;
+    });
+  }
+
+  // ---- groups and messages -----------------------------------------------------------
+
+  private async names(db: Queryable, groupId: Buffer, epoch: number): Promise<RoutingList> {
+    const { rows } = await db.query<{ username: string; device_id: number }>(
+      `SELECT a.username, m.device_id FROM group_members m JOIN accounts a ON a.id = m.account_id
+       WHERE m.group_id = $1 ORDER BY a.username COLLATE "C", m.device_id`,
+      [groupId],
+    );
+    return {
+      epoch: BigInt(epoch),
+      members: rows.map((r): MailboxName => ({ username: r.username, deviceId: r.device_id })),
+    };
+  }
+
+  async createGroup(groupId: Uint8Array, creator: MailboxKey, now: number): Promise<RoutingList> {
+    return this.write(async (db) => {
+      const id = blob(groupId);
+      const inserted = await db.query(
+        'INSERT INTO groups (id, epoch, created_at) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING',
+        [id, now],
+      );
+      if (inserted.rowCount !== 1) throw new ApiError('conflict', 'group id: taken');
+      await db.query('INSERT INTO group_members (group_id, account_id, device_id) VALUES ($1, $2, $3)', [
+        id,
+        creator.accountId,
+        creator.deviceId,
+      ]);
+      return this.names(db, id, 0);
+    });
+  }
+
+  /** The group's epoch and routing list, if `member` is on it; 'forbidden' otherwise. */
+  private async membership(
+    db: Queryable,
+    id: Buffer,
+    member: MailboxKey,
+  ): Promise<{ epoch: number; members: MailboxKey[] }> {
+    const { rows } = await db.query<{ epoch: number; account_id: number | null; device_id: number | null }>(
+      `SELECT g.epoch, m.account_id, m.device_id FROM groups g
+       LEFT JOIN group_members m ON m.group_id = g.id WHERE g.id = $1`,
+      [id],
+    );
+    const members = rows
+      .filter((r) => r.account_id !== null && r.device_id !== null)
+      .map((r) => ({ accountId: r.account_id!, deviceId: r.device_id! }));
+    // Unknown groups and groups one is not on get the same answer.
+    if (!members.some((m) => m.accountId === member.accountId && m.deviceId === member.deviceId)) {
+      throw new ApiError('forbidden', 'group: not on its routing list');
+    }
+    return { epoch: rows[0]!.epoch, members };
+  }
+
+  async routingList(groupId: Uint8Array, member: MailboxKey): Promise<RoutingList> {
+    const id = blob(groupId);
+    return this.names(this.pool, id, (await this.membership(this.pool, id, member)).epoch);
+  }
+
+  private async previousSend(
+    db: pg.ClientBase,
+    input: MessageInput | CommitInput,
+  ): Promise<AcceptedSend | undefined> {
+    const { sender } = input;
+    const row = (
+      await db.query<{ content_hash: Buffer; message_id: Buffer; epoch: number; accepted_at: number }>(
+        `SELECT content_hash, message_id, epoch, accepted_at FROM sends
+         WHERE account_id = $1 AND device_id = $2 AND client_id = $3`,
+        [sender.accountId, sender.deviceId, blob(input.clientId)],
+      )
+    ).rows[0];
+    if (!row) return undefined;
+    if (!sameBytes(row.content_hash, input.contentHash)) {
+      throw new ApiError('conflict', 'client id: reused with different content');
+    }
+    return {
+      messageId: row.message_id,
+      epoch: BigInt(row.epoch),
+      acceptedAt: row.accepted_at,
+      duplicate: true,
+      deliveries: [],
+    };
+  }
+
+  /** Stores a body once and one entry per recipient, in two statements. */
+  private async deliver(
+    db: pg.ClientBase,
+    kind: DeliveryKind,
+    body: Uint8Array,
+    recipients: readonly MailboxKey[],
+    input: MessageInput | CommitInput,
+  ) {
+    const tag = randomBytes(8);
+    const fanout: Fanout[] = [];
+    let seq: number;
+    if (recipients.length > 0) {
+      seq = (
+        await db.query<{ seq: number }>(
+          `INSERT INTO messages (seq, kind, body, received_at, expires_at, remaining, tag)
+           VALUES (nextval('message_seq'), $1, $2, $3, $4, $5, $6) RETURNING seq`,
+          [kindCodes[kind], blob(body), input.now, input.expiresAt, recipients.length, tag],
+        )
+      ).rows[0]!.seq;
+      await db.query(
+        `INSERT INTO mailbox_entries (account_id, device_id, message_seq)
+         SELECT a, d, $3 FROM unnest($1::int[], $2::int[]) AS t (a, d)`,
+        [recipients.map((r) => r.accountId), recipients.map((r) => r.deviceId), seq],
+      );
+      for (const r of recipients) fanout.push({ mailbox: r, seq });
+    } else {
+      seq = (await db.query<{ seq: number }>("SELECT nextval('message_seq') AS seq")).rows[0]!.seq;
+    }
+    return { kind, messageId: messageIdOf(seq, tag), fanout };
+  }
+
+  private async recordSend(
+    db: pg.ClientBase,
+    input: MessageInput | CommitInput,
+    messageId: Uint8Array,
+    epoch: number,
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO sends (account_id, device_id, client_id, content_hash, message_id, epoch, accepted_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        input.sender.accountId,
+        input.sender.deviceId,
+        blob(input.clientId),
+        blob(input.contentHash),
+        blob(messageId),
+        epoch,
+        input.now,
+        input.expiresAt,
+      ],
+    );
+  }
+
+  private static others(members: readonly MailboxKey[], sender: MailboxKey): MailboxKey[] {
+    return members.filter((m) => !(m.accountId === sender.accountId && m.deviceId === sender.deviceId));
+  }
+
+  async storeMessage(input: MessageInput): Promise<AcceptedSend> {
+    return this.write(async (db) => {
+      const previous = await this.previousSend(db, input);
+      if (previous) return previous;
+      const { epoch, members } = await this.membership(db, blob(input.groupId), input.sender);
+      const delivery = await this.deliver(
+        db,
+        'message',
+        input.body,
+        PostgresStore.others(members, input.sender),
+        input,
+      );
+      await this.recordSend(db, input, delivery.messageId, epoch);
+      return {
+        messageId: delivery.messageId,
+        epoch: BigInt(epoch),
+        acceptedAt: input.now,
+        duplicate: false,
+        deliveries: [delivery],
+      };
+    });
+  }
+
+  async sequenceCommit(input: CommitInput): Promise<AcceptedSend> {
+    return this.write(async (db) => {
+      const previous = await this.previousSend(db, input);
+      if (previous) return previous;
+      const id = blob(input.groupId);
+      const expected = Number(input.epoch);
+      // The compare-and-set comes first: it takes the group's row lock, so the routing list
+      // read below cannot change until this transaction ends.
+      const advanced = await db.query('UPDATE groups SET epoch = epoch + 1 WHERE id = $1 AND epoch = $2', [
+        id,
+        expected,
+      ]);
+      const { members } = await this.membership(db, id, input.sender);
+      if (advanced.rowCount !== 1) throw new ApiError('stale-epoch', 'commit: not for the current epoch');
+
+      const added: MailboxKey[] = [];
+      const refs = (input.welcome?.keyPackageRefs ?? []).map(blob);
+      if (refs.length > 0) {
+        const { rows } = await db.query<{ ref: Buffer; account_id: number; device_id: number }>(
+          'SELECT ref, account_id, device_id FROM key_package_claims WHERE ref = ANY($1::bytea[]) AND expires_at > $2',
+          [refs, input.now],
+        );
+        const byRef = new Map(rows.map((r) => [r.ref.toString('hex'), r]));
+        for (const ref of refs) {
+          const claim = byRef.get(ref.toString('hex'));
+          if (!claim)
+            throw new ApiError('unknown-key-package', 'Welcome: names a key package never claimed here');
+          added.push({ accountId: claim.account_id, deviceId: claim.device_id });
+        }
+      }
+      const removed: MailboxKey[] = [];
+      if (input.remove.length > 0) {
+        const { rows } = await db.query<{ id: number; username: string }>(
+          'SELECT id, username FROM accounts WHERE username = ANY($1::text[])',
+          [input.remove.map((r) => r.username)],
+        );
+        const ids = new Map(rows.map((r) => [r.username, r.id]));
+        for (const name of input.remove) {
+          const accountId = ids.get(name.username);
+          // A mailbox already gone (deleted account or device) needs no removal.
+          if (accountId !== undefined) removed.push({ accountId, deviceId: name.deviceId });
+        }
+      }
+      if (
+        removed.some((r) => r.accountId === input.sender.accountId && r.deviceId === input.sender.deviceId)
+      ) {
+        throw new ApiError('malformed', 'commit: the committer cannot remove itself');
+      }
+
+      const commit = await this.deliver(
+        db,
+        'commit',
+        input.commit,
+        PostgresStore.others(members, input.sender),
+        input,
+      );
+      if (removed.length > 0) {
+        await db.query(
+          `DELETE FROM group_members m USING unnest($2::int[], $3::int[]) AS r (a, d)
+           WHERE m.group_id = $1 AND m.account_id = r.a AND m.device_id = r.d`,
+          [id, removed.map((r) => r.accountId), removed.map((r) => r.deviceId)],
+        );
+      }
+      if (added.length > 0) {
+        await db.query(
+          `INSERT INTO group_members (group_id, account_id, device_id)
+           SELECT $1, a, d FROM unnest($2::int[], $3::int[]) AS t (a, d) ON CONFLICT DO NOTHING`,
+          [id, added.map((r) => r.accountId), added.map((r) => r.deviceId)],
+        );
+      }
+      const count = (
+        await db.query<{ n: number }>('SELECT count(*)::int AS n FROM group_members WHERE group_id = $1', [
+          id,
+        ])
+      ).rows[0]!.n;
+      if (count > input.maxMembers)
+        throw new ApiError('too-large', `group: over ${input.maxMembers} mailboxes`);
+      const deliveries = [commit];
+      if (input.welcome && added.length > 0) {
+        deliveries.push(await this.deliver(db, 'welcome', input.welcome.body, added, input));
+      }
+      const next = expected + 1;
+      await this.recordSend(db, input, commit.messageId, next);
+      return {
+        messageId: commit.messageId,
+        epoch: BigInt(next),
+        acceptedAt: input.now,
+        duplicate: false,
+        deliveries,
+      };
+    });
+  }
+
+  async pendingDeliveries(
+    mailbox: MailboxKey,
+    afterSeq: number,
+    limit: number,
+    now: number,
+  ): Promise<StoredDelivery[]> {
+    const { rows } = await this.pool.query<{
+      seq: number;
+      tag: Buffer;
+      kind: number;
+      body: Buffer;
+      received_at: number;
+    }>(
+      `SELECT m.seq, m.tag, m.kind, m.body, m.received_at FROM mailbox_entries e
+       JOIN messages m ON m.seq = e.message_seq
+       WHERE e.account_id = $1 AND e.device_id = $2 AND e.message_seq > $3 AND m.expires_at > $4
+       ORDER BY e.message_seq LIMIT $5`,
+      [mailbox.accountId, mailbox.deviceId, afterSeq, now, limit],
+    );
+    return rows.map((r) => ({
+      seq: r.seq,
+      messageId: messageIdOf(r.seq, r.tag),
+      kind: kindNames[r.kind]!,
+      body: r.body,
+      receivedAt: r.received_at,
+    }));
+  }
+
+  async ack(mailbox: MailboxKey, messageIds: readonly Uint8Array[]): Promise<number> {
+    return this.write(async (db) => {
+      const seqs = messageIds.map(seqOf).filter((s): s is number => s !== undefined);
+      if (seqs.length === 0) return 0;
+      // Only entries of this mailbox can match: another device's ids delete nothing.
+      const removed = await db.query<{ message_seq: number }>(
+        `DELETE FROM mailbox_entries WHERE account_id = $1 AND device_id = $2 AND message_seq = ANY($3::bigint[])
+         RETURNING message_seq`,
+        [mailbox.accountId, mailbox.deviceId, seqs],
+      );
+      await this.dropReferences(
+        db,
+        removed.rows.map((r) => r.message_seq),
+      );
+      return removed.rows.length;
+    });
+  }
+
+  // ---- attachments and maintenance ---------------------------------------------------
+
+  async createAttachment(record: AttachmentRecord, owner: MailboxKey): Promise<void> {
+    return this.write(async (db) => {
+      await db.query(
+        `INSERT INTO attachments (id, token_hash, account_id, device_id, size, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          blob(record.id),
+          blob(record.tokenHash),
+          owner.accountId,
+          owner.deviceId,
+          record.size,
+          record.createdAt,
+          record.expiresAt,
+        ],
+      );
+    });
+  }
+
+  async attachment(id: Uint8Array, now: number): Promise<AttachmentRecord | undefined> {
+    const { rows } = await this.pool.query<{
+      id: Buffer;
+      token_hash: Buffer;
+      size: number;
+      created_at: number;
+      expires_at: number;
+    }>('SELECT * FROM attachments WHERE id = $1 AND expires_at > $2', [blob(id), now]);
+    const row = rows[0];
+    return row
+      ? {
+          id: row.id,
+          tokenHash: row.token_hash,
+          size: row.size,
+          createdAt: row.created_at,
+          expiresAt: row.expires_at,
+        }
+      : undefined;
+  }
+
+  async purgeExpired(now: number): Promise<PurgeResult> {
+    return this.write(async (db) => {
+      const messages = (await db.query('DELETE FROM messages WHERE expires_at <= $1', [now])).rowCount ?? 0;
+      const entries =
+        (
+          await db.query(
+            'DELETE FROM mailbox_entries e WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.seq = e.message_seq)',
+          )
+        ).rowCount ?? 0;
+      const attachments = (
+        await db.query<{ id: Buffer }>('DELETE FROM attachments WHERE expires_at <= $1 RETURNING id', [now])
+      ).rows.map((r) => new Uint8Array(r.id));
+      for (const [table, column] of [
+        ['sends', 'expires_at'],
+        ['sessions', 'expires_at'],
+        ['key_packages', 'not_after'],
+        ['key_package_claims', 'expires_at'],
+        ['invites', 'expires_at'],
+      ] as const) {
+        await db.query(`DELETE FROM ${table} WHERE ${column} <= $1`, [now]);
+      }
+      return { messages, entries, attachments };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Let queued writes land before closing.
+    while (this.queue.length > 0 || this.flushing || this.flushScheduled) {
+      await (this.flushing ?? new Promise((resolve) => setImmediate(resolve)));
+    }
+    this.closed = true;
+    await this.pool.end();
+  }
+}
