@@ -1,12 +1,13 @@
-// bench:web — the web client in Debian's chromium, served gzip-compressed (zlib's default
-// level) with its CSP by the test front in front of a real server on this machine:
+// bench:web — the web client in Debian's chromium, served by a real server on this machine
+// (gzip'd at zlib's default level, with its CSP and cache headers) through the test front:
 // - the JavaScript the browser transfers for the first screen (the register form of a new
 //   profile, and the open conversation of a signed-in one), as the page's resource timing
 //   reports it: encoded (gzip) body bytes of every script whose fetch started before the
 //   screen showed (the rest of the client is fetched after the register form appears);
 // - the time from page load (navigation start) to the first message rendered, in two cases:
 //   a reload with the conversation already in IndexedDB, and a new page whose message waits
-//   on the server (sign-in, key transparency checks, delivery, MLS decryption, render).
+//   on the server (sign-in, key transparency checks, delivery, MLS decryption, render); each
+//   with the HTTP cache as the server sets it and with the cache disabled.
 // Medians over RUNS loads each.
 import { cpus } from 'node:os';
 import { rmSync } from 'node:fs';
@@ -68,7 +69,7 @@ async function messageShownAt(page: Page, text: string): Promise<number> {
 async function main(): Promise<void> {
   const dist = tempDir('ghostproof-bench-web-');
   const manifest = await buildWeb(dist);
-  const stack = await startStack(dist, { gzip: true });
+  const stack = await startStack(dist);
   const browser = await launchChromium();
   const alice = await Messenger.register(
     { serverUrl: stack.serverUrl, store: new MemoryClientStore(), createSocket: nodeWebSocket },
@@ -100,26 +101,40 @@ async function main(): Promise<void> {
     await page.locator('li.message p.text', { hasText: 'hello bob' }).waitFor({ timeout: WAIT });
     const url = page.url();
 
+    // The HTTP cache decides how much script a load fetches: each case is measured with the
+    // cache as the server sets it (warm: assets immutable, index.html revalidated) and with
+    // the cache disabled (cold: a first visit, or a cleared cache).
+    const setCache = async (target: Page, cold: boolean) => {
+      const cdp = await context.newCDPSession(target);
+      await cdp.send('Network.setCacheDisabled', { cacheDisabled: cold });
+    };
+
     // Reload: the conversation is on screen from IndexedDB.
-    const fromStore: number[] = [];
+    const fromStore = { warm: [] as number[], cold: [] as number[] };
     const signedIn: ScriptBytes[] = [];
     for (let i = 0; i < RUNS; i++) {
-      await page.reload();
-      const shownAt = await messageShownAt(page, 'hello bob');
-      fromStore.push(shownAt);
-      signedIn.push(await scriptBytes(page, shownAt));
+      for (const cold of [false, true]) {
+        await setCache(page, cold);
+        await page.reload();
+        const shownAt = await messageShownAt(page, 'hello bob');
+        fromStore[cold ? 'cold' : 'warm'].push(shownAt);
+        if (cold) signedIn.push(await scriptBytes(page, shownAt));
+      }
     }
 
     // A message that waits on the server while bob's page is closed.
     await page.close();
-    const fromServer: number[] = [];
+    const fromServer = { warm: [] as number[], cold: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
-      const text = `waiting ${i}`;
-      await alice.sendText(id, text);
-      const fresh = await context.newPage();
-      await fresh.goto(url);
-      fromServer.push(await messageShownAt(fresh, text));
-      await fresh.close();
+      for (const cold of [false, true]) {
+        const text = `waiting ${i} ${cold ? 'cold' : 'warm'}`;
+        await alice.sendText(id, text);
+        const fresh = await context.newPage();
+        await setCache(fresh, cold);
+        await fresh.goto(url);
+        fromServer[cold ? 'cold' : 'warm'].push(await messageShownAt(fresh, text));
+        await fresh.close();
+      }
     }
 
     const first = (runs: ScriptBytes[]) => ({
@@ -130,13 +145,25 @@ async function main(): Promise<void> {
     const results = {
       first_screen_js: { register: first(registerRuns), conversation: first(signedIn) },
       first_message_ms: {
-        from_indexeddb_after_reload: round(median(fromStore), 0),
-        waiting_on_server_new_page: round(median(fromServer), 0),
+        from_indexeddb_after_reload: {
+          warm_cache: round(median(fromStore.warm), 0),
+          cold_cache: round(median(fromStore.cold), 0),
+        },
+        waiting_on_server_new_page: {
+          warm_cache: round(median(fromServer.warm), 0),
+          cold_cache: round(median(fromServer.cold), 0),
+        },
       },
       details: {
         runs: RUNS,
-        from_indexeddb_runs_ms: fromStore.map((v) => round(v, 0)),
-        waiting_on_server_runs_ms: fromServer.map((v) => round(v, 0)),
+        from_indexeddb_runs_ms: {
+          warm: fromStore.warm.map((v) => round(v, 0)),
+          cold: fromStore.cold.map((v) => round(v, 0)),
+        },
+        waiting_on_server_runs_ms: {
+          warm: fromServer.warm.map((v) => round(v, 0)),
+          cold: fromServer.cold.map((v) => round(v, 0)),
+        },
         bundle_sha256: manifest.bundleSha256,
         bundle_files: Object.keys(manifest.files).length,
         chromium: browser.version(),

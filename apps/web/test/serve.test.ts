@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { createServer, type GhostproofServer } from '@ghostproof/server';
+import { createServer, WEB_CSP as SERVER_WEB_CSP, type GhostproofServer } from '@ghostproof/server';
 import { WEB_CSP } from '../src/build/headers.js';
 import { startWebFront, type WebFront } from '../src/build/serve.js';
 import { tempDir } from './helpers/front.js';
@@ -32,6 +32,10 @@ describe('serve:web front', () => {
     await server.close();
     rmSync(root, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('uses the same policy as the server does when it serves the client', () => {
+    assert.equal(SERVER_WEB_CSP, WEB_CSP);
   });
 
   it('serves index.html at / with the client’s CSP', async () => {

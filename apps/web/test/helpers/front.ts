@@ -1,11 +1,10 @@
-// The stack a browser test talks to: a real Ghostproof server on a random port and, in front
-// of it on another port, a small HTTP front that serves the built web client (with the
-// headers the server must send, src/build/headers.ts) and forwards every other request and
-// the WebSocket to the server (src/build/serve.ts). The browser sees one origin, as it will when the server
-// serves the client itself. The front also plays the part of a malicious server, for the
-// tests of what clients detect: `addGhostToRoutingLists` adds a mailbox to every routing list
-// the server reports (a ghost member), by rewriting the server's WebSocket frames.
-// `goOffline` cuts every WebSocket and refuses new ones until `goOnline`.
+// The stack a browser test talks to: a real Ghostproof server on a random port, serving the
+// built web client itself (webRoot), and in front of it, on another port, a small front that
+// forwards every request and the WebSocket to it (src/build/serve.ts). The browser opens the
+// front. The front plays the part of a malicious server, for the tests of what clients
+// detect: `addGhostToRoutingLists` adds a mailbox to every routing list the server reports (a
+// ghost member), by rewriting the server's WebSocket frames; `goOffline` cuts every WebSocket
+// and refuses new ones until `goOnline`. `startStatic` serves a directory alone (test pages).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -108,12 +107,13 @@ export async function startStatic(root: string): Promise<{ url: string; close():
   };
 }
 
-export async function startStack(webRoot: string, options: { gzip?: boolean } = {}): Promise<Stack> {
+export async function startStack(webRoot: string): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ghostproof-web-test-'));
   const server = await createServer({
     dataDir,
     host: '127.0.0.1',
     port: 0,
+    webRoot,
     log: { level: 'silent' },
     // Every test person registers from 127.0.0.1.
     rates: { registrationsPerAddress: { limit: 1000, windowMs: 3_600_000 } },
@@ -150,15 +150,8 @@ export async function startStack(webRoot: string, options: { gzip?: boolean } = 
     );
   };
 
-  const front: Server = createHttpServer((req, res) => {
-    const pathname = new URL(req.url ?? '/', 'http://front').pathname;
-    const file = req.method === 'GET' ? staticFile(webRoot, pathname) : undefined;
-    if (file) {
-      serveFile(req, res, file, options.gzip);
-      return;
-    }
-    forwardRequest(backend, req, res);
-  });
+  // The server serves the client (webRoot) itself: the front forwards every request.
+  const front: Server = createHttpServer((req, res) => forwardRequest(backend, req, res));
   // WebSockets: the upgrade request is replayed to the server (without compression, so that
   // frames can be read) and the sockets joined.
   front.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
