@@ -8,6 +8,7 @@ import type { LogOptions, Logger } from './logger.js';
 import type { RateLimit } from './rate-limit.js';
 import type { SqliteSynchronous } from './storage/sqlite.js';
 import type { Store } from './storage/store.js';
+import type { DeliveryBus } from './bus/bus.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -72,8 +73,16 @@ export interface ServerOptions {
     readonly usesPerCode?: number;
   };
   readonly sqlite?: { readonly synchronous?: SqliteSynchronous };
-  /** A storage adapter to use instead of SQLite in dataDir. */
-  readonly store?: Store;
+  /**
+   * A storage adapter to use instead of SQLite in dataDir, or the postgres:// URL of the
+   * database that several nodes share.
+   */
+  readonly store?: Store | string;
+  /**
+   * How a node learns of entries for mailboxes connected to it: in process (default), a
+   * bus adapter, or the nats:// URL of the NATS that several nodes share.
+   */
+  readonly bus?: DeliveryBus | string;
   /** Where accepted account updates go; default: recorded in the store. */
   readonly accountLog?: AccountLog;
   readonly log?: LogOptions | Logger;
@@ -206,6 +215,12 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     throw new ConfigError('sqlite.synchronous: full or normal');
   if (options.webRoot !== undefined && (typeof options.webRoot !== 'string' || options.webRoot === '')) {
     throw new ConfigError('webRoot: a directory');
+  }
+  if (typeof options.store === 'string' && !/^postgres(ql)?:\/\//.test(options.store)) {
+    throw new ConfigError('store: a postgres:// URL');
+  }
+  if (typeof options.bus === 'string' && !/^nats:\/\//.test(options.bus)) {
+    throw new ConfigError('bus: a nats:// URL');
   }
   if (options.tls && (!options.tls.certPath || !options.tls.keyPath)) {
     throw new ConfigError('tls: both certPath and keyPath');

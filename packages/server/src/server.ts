@@ -11,7 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { toBase64Url, WEBSOCKET_PATH } from '@ghostproof/api';
+import type { DeliveryBus } from './bus/bus.js';
 import { LocalBus } from './bus/local.js';
+import { NatsBus } from './bus/nats.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { createHttpHandler } from './http/handler.js';
 import { loadWebClient } from './http/web-client.js';
@@ -23,6 +25,7 @@ import { AttachmentService } from './services/attachments.js';
 import { createLimiters, sha256, type ServiceContext } from './services/context.js';
 import { DeliveryService } from './services/delivery.js';
 import { KeyPackageService } from './services/key-packages.js';
+import { PostgresStore } from './storage/postgres.js';
 import { SqliteStore } from './storage/sqlite.js';
 import type { Store } from './storage/store.js';
 import { Gateway } from './ws/gateway.js';
@@ -67,16 +70,24 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
   const root = isLogger(options.log) ? options.log : createRootLogger(options.log);
   const log = createLogger(root, 'server');
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics });
+  const onFlush = (writes: number, seconds: number) => {
+    metrics.storeBatch.observe(writes);
+    metrics.storeFlushes.observe(seconds);
+  };
   const store: Store =
-    options.store ??
-    new SqliteStore({
-      path: join(config.dataDir, 'ghostproof.sqlite'),
-      synchronous: config.sqliteSynchronous,
-      onFlush: (writes, seconds) => {
-        metrics.storeBatch.observe(writes);
-        metrics.storeFlushes.observe(seconds);
-      },
-    });
+    typeof options.store === 'object'
+      ? options.store
+      : typeof options.store === 'string'
+        ? await PostgresStore.open({ connectionString: options.store, onFlush })
+        : new SqliteStore({
+            path: join(config.dataDir, 'ghostproof.sqlite'),
+            synchronous: config.sqliteSynchronous,
+            onFlush,
+          });
+  // A bus given as a URL is this server's to close; one given as an object is the caller's.
+  const ownBus =
+    typeof options.bus === 'string' ? await NatsBus.connect({ servers: options.bus }) : undefined;
+  const bus: DeliveryBus = typeof options.bus === 'object' ? options.bus : (ownBus ?? new LocalBus());
   const scheme = config.tls ? 'https' : 'http';
   let boundPort = config.port;
   const baseUrl = () =>
@@ -99,7 +110,7 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
   const ctx: ServiceContext = {
     config,
     store,
-    bus: new LocalBus(),
+    bus,
     accountLog: options.accountLog ?? kt ?? new StoreAccountLog(store),
     metrics,
     log,
@@ -196,6 +207,7 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
       clearTimeout(timer);
       await kt?.close();
       await store.close();
+      await ownBus?.close();
       log.info({ event: 'stopped' }, 'stopped');
       resolveClosed();
     })();
