@@ -39,6 +39,8 @@ export const serveFlags = {
   'max-handshake-mb': { type: 'string' },
   rate: { type: 'string', multiple: true },
   'web-root': { type: 'string' },
+  store: { type: 'string' },
+  bus: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -72,6 +74,10 @@ Options (environment variable in brackets; flags win):
                               names: ${Object.keys(defaultRateLimits).join(', ')}
   --web-root DIR              serve this build of the web client at / (apps/web/dist, made by
                               npm run build:web); without it, a placeholder page [${envNames.webRoot}]
+  --store URL                 postgres://user@host:port/db: keep state in PostgreSQL, shared by
+                              several nodes (default: SQLite in the data directory) [${envNames.store}]
+  --bus URL                   nats://host:port: reach devices connected to other nodes through
+                              NATS (default: this process only) [${envNames.bus}]
   -h, --help                  show this help
 
 Stops gracefully on SIGTERM or SIGINT.`;
@@ -162,6 +168,14 @@ export function serveSettings(args: readonly string[], env: ServeEnv): ServeSett
   const maxHandshakeMb = integer('--max-handshake-mb', values['max-handshake-mb'], 1, 512);
   const metricsToken = values['metrics-token'] ?? env.metricsToken;
   const webRoot = values['web-root'] ?? env.webRoot;
+  const store = values.store ?? env.store;
+  if (store !== undefined && !/^postgres(ql)?:\/\//.test(store)) {
+    throw new UsageError(`--store: expected a postgres:// URL, got "${store}"`);
+  }
+  const bus = values.bus ?? env.bus;
+  if (bus !== undefined && !/^nats:\/\//.test(bus)) {
+    throw new UsageError(`--bus: expected a nats:// URL, got "${bus}"`);
+  }
   const options: Omit<ServerOptions, 'log' | 'signal'> = {
     dataDir: resolve(values.data ?? env.data ?? './data'),
     host: values.host ?? env.host ?? '127.0.0.1',
@@ -190,6 +204,8 @@ export function serveSettings(args: readonly string[], env: ServeEnv): ServeSett
     },
     rates,
     ...(webRoot ? { webRoot: resolve(webRoot) } : {}),
+    ...(store ? { store } : {}),
+    ...(bus ? { bus } : {}),
   };
   if (options.origin !== undefined) {
     try {

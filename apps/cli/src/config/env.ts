@@ -18,6 +18,8 @@ export interface ServeEnv {
   readonly attachmentTtlDays?: string;
   readonly maxAttachmentMb?: string;
   readonly webRoot?: string;
+  readonly store?: string;
+  readonly bus?: string;
 }
 
 export const envNames: Record<keyof ServeEnv, string> = {
@@ -37,6 +39,8 @@ export const envNames: Record<keyof ServeEnv, string> = {
   attachmentTtlDays: 'GHOSTPROOF_ATTACHMENT_TTL_DAYS',
   maxAttachmentMb: 'GHOSTPROOF_MAX_ATTACHMENT_MB',
   webRoot: 'GHOSTPROOF_WEB_ROOT',
+  store: 'GHOSTPROOF_STORE',
+  bus: 'GHOSTPROOF_BUS',
 };
 
 export function readServeEnv(env: NodeJS.ProcessEnv): ServeEnv {
