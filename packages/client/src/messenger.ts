@@ -971,9 +971,11 @@ export class Messenger {
       return;
     }
     if (outcome.kind === 'proposal') {
-      // A member leaving: commit it soon, so the roster shows it (any member may).
+      // A member leaving: commit it soon, so the roster shows it (any member may). Not awaited:
+      // this runs inside the delivery queue, and a commit that loses the race to another
+      // member's waits for that commit, which the queue delivers only after this returns.
       const info = await this.conversationInfo(id);
-      if (info.status === 'active') await this.selfUpdate(id).catch(() => undefined);
+      if (info.status === 'active') void this.selfUpdate(id).catch(() => undefined);
       return;
     }
     if (outcome.kind !== 'message') return;

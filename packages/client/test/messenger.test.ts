@@ -97,6 +97,35 @@ describe('messenger against a real server', () => {
     assert.deepEqual((await frank.members(id)).map((m) => m.username).sort(), ['erin', 'frank']);
   });
 
+  it(
+    'a member leaving: the members who both commit the leave carry on, neither hangs',
+    { timeout: 60_000 },
+    async () => {
+      const [wendy, xavier, yara] = [await make('wendy'), await make('xavier'), await make('yara')];
+      const id = await wendy.createGroup('leavers', ['xavier', 'yara']);
+      for (const m of [xavier, yara]) {
+        await eventually(async () => (await m.conversationInfo(id).catch(() => undefined)) ?? undefined);
+        await m.accept(id);
+      }
+      await yara.leave(id);
+      // Wendy and Xavier both commit the proposal; the loser gets stale-epoch and must wait for
+      // the winner's commit, which arrives through the same delivery queue it is handled in.
+      for (const m of [wendy, xavier]) {
+        await eventually(async () => ((await m.members(id)).length === 2 ? true : undefined), 15_000);
+      }
+      await wendy.sendText(id, 'after yara left');
+      await eventually(async () =>
+        (await textsOf(xavier, id)).includes('after yara left') ? true : undefined,
+      );
+      await eventually(() =>
+        Promise.race([
+          Promise.all([wendy.idle(), xavier.idle()]).then(() => true),
+          new Promise<undefined>((resolve) => setTimeout(resolve, 2000)),
+        ]),
+      );
+    },
+  );
+
   it('a blocked account’s request is declined and its messages dropped', async () => {
     const [heidi, mallory] = [await make('heidi'), await make('mallory')];
     await heidi.block('mallory');
