@@ -176,10 +176,11 @@ async function main(): Promise<void> {
     console.log(`written to ${writeResults('web', results)}`);
     await context.close();
   } finally {
-    await alice.close();
-    await browser.close();
-    await stack.close();
+    // The server holds the build in memory: the directory can go first, whatever fails after.
     rmSync(dist, { recursive: true, force: true });
+    await alice.close().catch(() => undefined);
+    await browser.close().catch(() => undefined);
+    await stack.close();
   }
 }
 
