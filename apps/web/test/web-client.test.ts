@@ -3,7 +3,7 @@
 // code) in one world. The steps build on each other, in order, as people would use it.
 // Screenshots of the main screens go to apps/web/test-artifacts/.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -99,8 +99,13 @@ describe(
     before(async () => {
       mkdirSync(ARTIFACTS, { recursive: true });
       const dist = tempDir('ghostproof-web-dist-');
-      await buildWeb(dist);
-      stack = await startStack(dist);
+      try {
+        await buildWeb(dist);
+        stack = await startStack(dist);
+      } finally {
+        // The server read the build into memory when it started.
+        rmSync(dist, { recursive: true, force: true });
+      }
       browser = await launchChromium();
     });
 
