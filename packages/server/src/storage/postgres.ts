@@ -47,7 +47,16 @@ export interface PostgresStoreOptions {
   readonly onFlush?: (writes: number, seconds: number) => void;
 }
 
-type Queryable = pg.ClientBase | pg.Pool;
+interface Queryable {
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** Errors that are the database's or the connection's, not the request's: try again later. */
+function unavailable(error: unknown): unknown {
+  return error instanceof ApiError
+    ? error
+    : new ApiError('unavailable', 'storage: unavailable', { cause: error });
+}
 
 const kindCodes: Record<DeliveryKind, number> = { message: 1, commit: 2, welcome: 3 };
 const kindNames: Record<number, DeliveryKind> = { 1: 'message', 2: 'commit', 3: 'welcome' };
@@ -96,6 +105,8 @@ function quoteIdentifier(name: string): string {
   return `"${name}"`;
 }
 
+const ignore = () => {};
+
 function pgCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
 }
@@ -119,6 +130,8 @@ interface QueuedWrite {
 
 export class PostgresStore implements Store {
   private queue: QueuedWrite[] = [];
+  /** Reads outside the group commit: a lost connection answers `unavailable`. */
+  private readonly reads: Queryable;
   private flushScheduled = false;
   private flushing: Promise<void> | undefined;
   private closed = false;
@@ -126,7 +139,17 @@ export class PostgresStore implements Store {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly onFlush: ((writes: number, seconds: number) => void) | undefined,
-  ) {}
+  ) {
+    this.reads = {
+      query: async <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
+        try {
+          return await pool.query<R>(text, values);
+        } catch (error) {
+          throw unavailable(error);
+        }
+      },
+    };
+  }
 
   /** Connects, creates the schema if needed and migrates it to the current version. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -138,7 +161,7 @@ export class PostgresStore implements Store {
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
     // An idle client that loses its server (a terminated backend) must not crash the process.
-    pool.on('error', () => {});
+    pool.on('error', ignore);
     try {
       await PostgresStore.migrate(pool, schema);
     } catch (error) {
@@ -177,7 +200,7 @@ export class PostgresStore implements Store {
 
   /** The schema version the database is at. */
   async schemaVersion(): Promise<number> {
-    const { rows } = await this.pool.query<{ version: number }>('SELECT version FROM schema_version');
+    const { rows } = await this.reads.query<{ version: number }>('SELECT version FROM schema_version');
     return rows[0]?.version ?? 0;
   }
 
@@ -214,15 +237,17 @@ export class PostgresStore implements Store {
       let client: pg.PoolClient | undefined;
       try {
         client = await this.pool.connect();
+        // A backend terminated between two statements: the next statement fails and says so.
+        client.on('error', ignore);
         outcomes = await this.runBatch(client, batch);
+        client.off('error', ignore);
         client.release();
         break;
       } catch (error) {
+        client?.off('error', ignore);
         client?.release(error instanceof Error ? error : true);
         if (attempt < MAX_BATCH_ATTEMPTS && RETRYABLE.has(pgCode(error) ?? '')) continue;
-        const failure = pgCode(error)
-          ? new ApiError('unavailable', 'storage: transaction failed', { cause: error })
-          : error;
+        const failure = unavailable(error);
         for (const op of batch) op.reject(failure);
         return;
       }
@@ -332,14 +357,14 @@ export class PostgresStore implements Store {
   }
 
   async accountByUsername(username: string): Promise<AccountRecord | undefined> {
-    const { rows } = await this.pool.query<AccountRow>('SELECT * FROM accounts WHERE username = $1', [
+    const { rows } = await this.reads.query<AccountRow>('SELECT * FROM accounts WHERE username = $1', [
       username,
     ]);
-    return this.account(this.pool, rows[0]);
+    return this.account(this.reads, rows[0]);
   }
 
   async accountById(id: AccountId): Promise<AccountRecord | undefined> {
-    return this.account(this.pool, await this.accountRow(this.pool, id));
+    return this.account(this.reads, await this.accountRow(this.reads, id));
   }
 
   /** Removes a device's (or, with null, every device's) mailbox, packages, sessions and places. */
@@ -447,10 +472,10 @@ export class PostgresStore implements Store {
   }
 
   async accountsAwaitingLog(): Promise<AccountRecord[]> {
-    const { rows } = await this.pool.query<AccountRow>(
+    const { rows } = await this.reads.query<AccountRow>(
       'SELECT * FROM accounts WHERE logged_sequence < sequence',
     );
-    return Promise.all(rows.map(async (row) => (await this.account(this.pool, row))!));
+    return Promise.all(rows.map(async (row) => (await this.account(this.reads, row))!));
   }
 
   async appendAccountUpdate(update: AccountUpdate): Promise<void> {
@@ -469,7 +494,7 @@ export class PostgresStore implements Store {
   }
 
   async accountUpdates(username: string): Promise<AccountUpdate[]> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await this.reads.query<{
       username: string;
       version: number;
       device_list: Buffer | null;
@@ -508,7 +533,7 @@ export class PostgresStore implements Store {
   }
 
   async sessionByTokenHash(tokenHash: Uint8Array, now: number): Promise<SessionRecord | undefined> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await this.reads.query<{
       account_id: number;
       device_id: number;
       expires_at: number;
@@ -603,7 +628,7 @@ export class PostgresStore implements Store {
   }
 
   async countKeyPackages(mailbox: MailboxKey, now: number): Promise<KeyPackageCount> {
-    return this.count(this.pool, mailbox, now);
+    return this.count(this.reads, mailbox, now);
   }
 
   async claimKeyPackages(input: {
@@ -709,7 +734,7 @@ export class PostgresStore implements Store {
 
   async routingList(groupId: Uint8Array, member: MailboxKey): Promise<RoutingList> {
     const id = blob(groupId);
-    return this.names(this.pool, id, (await this.membership(this.pool, id, member)).epoch);
+    return this.names(this.reads, id, (await this.membership(this.reads, id, member)).epoch);
   }
 
   private async previousSend(
@@ -916,7 +941,7 @@ export class PostgresStore implements Store {
     limit: number,
     now: number,
   ): Promise<StoredDelivery[]> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await this.reads.query<{
       seq: number;
       tag: Buffer;
       kind: number;
@@ -977,7 +1002,7 @@ export class PostgresStore implements Store {
   }
 
   async attachment(id: Uint8Array, now: number): Promise<AttachmentRecord | undefined> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await this.reads.query<{
       id: Buffer;
       token_hash: Buffer;
       size: number;

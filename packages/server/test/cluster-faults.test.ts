@@ -1,0 +1,203 @@
+// Faults under load for the several-node adapters, bounded in time and on loopback only:
+// PostgreSQL backends terminated mid-load (on the shared server, only the connections to this
+// test's own database), and a NATS server of the test's own restarted mid-run. The nodes
+// recover without a restart of their own and lose nothing they accepted.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer as createNetServer, Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { ContentType, routes } from '@ghostproof/api';
+import { NatsBus } from '../src/bus/nats.js';
+import {
+  call,
+  privateMessage,
+  randomId,
+  startServer,
+  TestAccount,
+  welcomeFor,
+  WsClient,
+  type Harness,
+} from './helpers/harness.js';
+import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+
+const ADMIN_URL = process.env.GHOSTPROOF_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const NATS_SERVER = '/usr/sbin/nats-server';
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A nats-server of this test's own on `port`; resolves once it accepts connections. */
+async function startNats(port: number): Promise<ChildProcess> {
+  const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+      socket.connect(port, '127.0.0.1');
+    });
+    if (up) return child;
+    if (Date.now() > deadline) throw new Error('nats-server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** alice (on `a`) and bob (on `b`) in one group; bob is offline. */
+async function pair(a: Harness, b: Harness) {
+  const alice = await (await TestAccount.create(a.url)).register();
+  const bob = await (await TestAccount.create(b.url)).register();
+  const tokenA = await alice.signIn();
+  const tokenB = await bob.signIn();
+  const kpB = await bob.keyPackage();
+  await call(b.url, routes.uploadKeyPackages, { oneTime: [kpB.bytes] }, { token: tokenB });
+  await call(a.url, routes.claimKeyPackages, { username: bob.username }, { token: tokenA });
+  const wsA = await WsClient.connect(a.url, tokenA);
+  const groupId = randomId();
+  await wsA.ok('routingList', { case: 'createGroup', value: { groupId } });
+  await wsA.ok('accepted', {
+    case: 'sendCommit',
+    value: {
+      clientId: randomId(),
+      commit: privateMessage(groupId, 0n, ContentType.Commit),
+      welcome: welcomeFor([kpB.ref]),
+    },
+  });
+  return { wsA, tokenB, groupId };
+}
+
+/** Sends until accepted, resending with the same client id as a real client does. */
+async function sendUntilAccepted(ws: WsClient, groupId: Uint8Array): Promise<string> {
+  const value = { clientId: randomId(), message: privateMessage(groupId, 1n) };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const accepted = await ws.ok('accepted', { case: 'sendMessage', value });
+      return Buffer.from(accepted.messageId).toString('hex');
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'unavailable' || attempt > 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+/** Everything in bob's mailbox, acknowledged as it arrives. */
+async function drain(url: string, token: Uint8Array, expected: number): Promise<string[]> {
+  const ws = await WsClient.connect(url, token);
+  const seen: string[] = [];
+  while (seen.length < expected) {
+    const batch = (await ws.waitForDeliveries(seen.length + 1, 10_000)).slice(seen.length);
+    seen.push(...batch.map((d) => Buffer.from(d.messageId).toString('hex')));
+    await ws.ack(batch.map((d) => d.messageId));
+  }
+  await ws.expectNoMoreDeliveries(seen.length, 300);
+  await ws.close();
+  return seen;
+}
+
+describe('several nodes under faults', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db.drop();
+  });
+
+  it('recovers from terminated PostgreSQL backends without a restart, losing no accepted message', async () => {
+    const node = await startServer({ store: db.url, kt: { enabled: false } });
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    try {
+      const { wsA, tokenB, groupId } = await pair(node, node);
+      const database = new URL(db.url).pathname.slice(1);
+      const accepted: string[] = [];
+      let terminated = 0;
+      for (let round = 0; round < 5; round++) {
+        const sends = Array.from({ length: 40 }, () => sendUntilAccepted(wsA, groupId));
+        // Cut every connection of the node to its database while the sends are in flight.
+        await new Promise((resolve) => setImmediate(resolve));
+        const cut = await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [database],
+        );
+        terminated += cut.rowCount ?? 0;
+        accepted.push(...(await Promise.all(sends)));
+      }
+      assert.ok(terminated >= 5, 'connections were cut');
+      const delivered = await drain(node.url, tokenB, accepted.length + 1); // + the Welcome
+      const messages = new Set(delivered);
+      assert.equal(messages.size, delivered.length, 'nothing delivered twice');
+      for (const id of accepted) assert.ok(messages.has(id), 'every accepted message delivered');
+      await wsA.close();
+    } finally {
+      await admin.end();
+      await node.stop();
+    }
+  });
+
+  it('delivers live across nodes again after its NATS server restarts; nothing sent meanwhile is lost', async () => {
+    const port = await freePort();
+    let nats = await startNats(port);
+    const subjectPrefix = `ghostproof-test-${randomBytes(6).toString('hex')}`;
+    const busA = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}`, subjectPrefix });
+    const busB = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}`, subjectPrefix });
+    const nodeA = await startServer({ store: db.url, bus: busA, kt: { enabled: false } });
+    const nodeB = await startServer({ store: db.url, bus: busB, kt: { enabled: false } });
+    try {
+      const { wsA, tokenB, groupId } = await pair(nodeA, nodeB);
+      const wsB = await WsClient.connect(nodeB.url, tokenB);
+      await wsB.waitForDeliveries(1); // the Welcome
+      await sendUntilAccepted(wsA, groupId);
+      await wsB.waitForDeliveries(2);
+
+      await stopProcess(nats);
+      // Accepted while NATS is down: stored, delivered at bob's next read.
+      const whileDown = await sendUntilAccepted(wsA, groupId);
+      nats = await startNats(port);
+      // The buses reconnect by themselves and resubscribe: a new message arrives live.
+      const deadline = Date.now() + 10_000;
+      let liveAgain = false;
+      while (!liveAgain && Date.now() < deadline) {
+        const before = wsB.deliveries.length;
+        await sendUntilAccepted(wsA, groupId);
+        liveAgain = await wsB.waitForDeliveries(before + 1, 500).then(
+          () => true,
+          () => false,
+        );
+      }
+      assert.ok(liveAgain, 'live delivery across nodes resumed');
+      await wsB.close();
+      // Nothing accepted is lost: the one sent while NATS was down is in bob's mailbox.
+      const ws = await WsClient.connect(nodeB.url, tokenB);
+      await ws.waitForDeliveries(1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const ids = ws.deliveries.map((d) => Buffer.from(d.messageId).toString('hex'));
+      assert.ok(ids.includes(whileDown));
+      await ws.close();
+      await wsA.close();
+    } finally {
+      await nodeA.stop();
+      await nodeB.stop();
+      await busA.close();
+      await busB.close();
+      await stopProcess(nats);
+    }
+  });
+});
