@@ -117,6 +117,17 @@ describe('ghostproof CLI: messaging between people', () => {
     const refused = await ghostproof(world, 'carol', ['send', short, 'still here?']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /no longer a member/, refused.stderr);
+
+    // Leaving is a proposal; alice's next command commits it, and bob gets nothing after.
+    await ok(world, 'bob', ['group', 'leave', short]);
+    const afterLeaving = text('bob left as well');
+    await ok(world, 'alice', ['send', short, afterLeaving]);
+    const remaining = await json(world, 'alice', ['group', 'members', short]);
+    assert.deepEqual(
+      remaining.map((m) => m.username),
+      ['alice'],
+    );
+    assert.deepEqual(await receive(world, 'bob'), []);
   });
 
   it('a send killed with SIGKILL loses nothing and duplicates nothing', async () => {
@@ -148,7 +159,7 @@ describe('ghostproof CLI: messaging between people', () => {
   });
 
   it('leaves no plaintext in the server’s data directory', () => {
-    assert.ok(plaintexts.length >= 9, 'every test above sent marked plaintexts');
+    assert.ok(plaintexts.length >= 10, 'every test above sent marked plaintexts');
     for (const plaintext of plaintexts) {
       assert.deepEqual(filesContaining(world.dataDir, plaintext), [], plaintext);
     }

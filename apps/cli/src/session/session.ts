@@ -15,17 +15,29 @@ import { Profile } from './profile.js';
 
 const CONNECT_TIMEOUT_MS = 20_000;
 const QUIET_MS = 400;
+/** After the work, how long without frames counts as done. */
+const SETTLE_MS = 150;
 const DRAIN_TIMEOUT_MS = 30_000;
+const SETTLE_TIMEOUT_MS = 30_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Watches frames on the SDK's socket: when the last one arrived, and the test kill points. */
+/**
+ * Watches frames on the SDK's socket: when the last one passed, which requests await an
+ * answer (a commit the SDK started on its own, say), and the test kill points.
+ */
 class FrameWatch {
   lastFrameAt = Date.now();
+  private readonly unanswered = new Set<number>();
   private armed: TestKillPoint | undefined;
   private sentArmed = false;
 
   constructor(private readonly killAt: TestKillPoint | undefined) {}
+
+  /** Requests sent on the socket and not answered yet. */
+  get inFlight(): number {
+    return this.unanswered.size;
+  }
 
   /** Tests only: from now on, die at the configured point of the next message send. */
   arm(): void {
@@ -38,28 +50,37 @@ class FrameWatch {
   }
 
   outgoing(bytes: Uint8Array): void {
-    if (!this.armed) return;
-    let isSend: boolean;
+    this.lastFrameAt = Date.now();
+    let frame;
     try {
-      isSend = decodeClientFrame(bytes).body.case === 'sendMessage';
+      frame = decodeClientFrame(bytes);
     } catch {
-      isSend = false;
+      return;
     }
-    if (!isSend) return;
+    this.unanswered.add(frame.requestId);
+    if (!this.armed || frame.body.case !== 'sendMessage') return;
     if (this.armed === 'before-send') this.die();
     this.sentArmed = true;
   }
 
   incoming(data: unknown): void {
     this.lastFrameAt = Date.now();
-    if (this.armed !== 'after-accepted' || !this.sentArmed) return;
+    let frame;
     try {
-      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
-      const frame = decodeServerFrame(bytes);
-      if (frame.body.case === 'response' && frame.body.value.result.case === 'accepted') this.die();
+      frame = decodeServerFrame(data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array));
     } catch {
-      // Not ours to judge; the SDK drops it.
+      return; // Not ours to judge; the SDK drops it.
     }
+    if (frame.body.case !== 'response') return;
+    this.unanswered.delete(frame.body.value.requestId);
+    if (this.armed === 'after-accepted' && this.sentArmed && frame.body.value.result.case === 'accepted') {
+      this.die();
+    }
+  }
+
+  /** A closed socket answers nothing more. */
+  closed(): void {
+    this.unanswered.clear();
   }
 
   socket(url: string): WebSocketLike {
@@ -95,7 +116,12 @@ class WatchedSocket implements WebSocketLike {
     return this.inner.onclose;
   }
   set onclose(handler: WebSocketLike['onclose']) {
-    this.inner.onclose = handler;
+    this.inner.onclose = handler
+      ? (ev) => {
+          this.watch.closed();
+          handler(ev);
+        }
+      : null;
   }
   get onerror(): WebSocketLike['onerror'] {
     return this.inner.onerror;
@@ -242,12 +268,15 @@ export class Session {
     }
   }
 
-  /** Waits until no frame arrived for a quiet period and every delivery is processed. */
+  /** Waits until no frame passed for a quiet period, no request awaits an answer, and every delivery is processed. */
   async settle(quietMs = QUIET_MS): Promise<void> {
+    // A request the server never answers times out in the SDK; do not wait for it forever.
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
     for (;;) {
       await this.messenger.idle();
       const quietFor = Date.now() - this.watch.lastFrameAt;
-      if (quietFor >= quietMs) {
+      const answered = this.watch.inFlight === 0 || Date.now() > deadline;
+      if (quietFor >= quietMs && answered) {
         await this.messenger.idle();
         if (Date.now() - this.watch.lastFrameAt >= quietMs) return;
       }
@@ -261,15 +290,19 @@ export class Session {
   }
 
   /**
-   * Waits until the outbox is empty and deliveries are processed. Throws if the server could
-   * not take everything in time; what is left stays in the outbox for the next command.
+   * Waits until the outbox is empty, deliveries are processed and requests answered. Throws
+   * if the server could not take everything in time; what is left stays in the outbox for the
+   * next command.
    */
   async drain(timeoutMs = DRAIN_TIMEOUT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await this.messenger.idle();
       const pending = await this.messenger.pendingOutbox();
-      if (pending === 0) return;
+      // Work the SDK started by itself (a commit after a member left, say) is let finish: no
+      // request unanswered, and a moment without frames in which it could have started one.
+      const busy = this.watch.inFlight > 0 || Date.now() - this.watch.lastFrameAt < SETTLE_MS;
+      if (pending === 0 && (!busy || Date.now() > deadline)) return;
       if (Date.now() > deadline) {
         throw new CliError(
           `${pending} message(s) could not be sent yet; they are kept and go out with the next ghostproof command`,
