@@ -25,7 +25,8 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 export class HttpApi {
   constructor(
     readonly baseUrl: string,
-    private readonly fetchImpl: Fetch = fetch,
+    // Called through a closure: browsers refuse `fetch` invoked with another `this`.
+    private readonly fetchImpl: Fetch = (input, init) => fetch(input, init),
   ) {}
 
   url(path: string): string {

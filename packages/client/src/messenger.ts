@@ -79,6 +79,8 @@ export interface MessengerEvents {
   conversation: { conversation: ConversationInfo };
   request: { conversation: ConversationInfo };
   'identity-changed': { username: string };
+  /** A contact's display name changed. */
+  profile: { username: string; displayName: string };
   alarm: Alarm;
   connection: { state: ConnectionState };
 }
@@ -233,8 +235,18 @@ export class Messenger {
   }
 
   /** Signs in with a structure this device builds itself (DESIGN.md): label, origin, nonces. */
+  private signingIn: Promise<Uint8Array> | undefined;
+
   private async sessionToken(refresh: boolean): Promise<Uint8Array> {
     if (!refresh && this.token && this.token.expiresAt > this.clock() + 60_000) return this.token.value;
+    // Callers that need a token at the same moment share one sign-in.
+    this.signingIn ??= this.signIn().finally(() => {
+      this.signingIn = undefined;
+    });
+    return this.signingIn;
+  }
+
+  private async signIn(): Promise<Uint8Array> {
     this.origin ??= (await this.serverInfo()).origin;
     const challenge = await this.http.call(routes.challenge);
     const clientNonce = randomBytes(32);
@@ -724,6 +736,8 @@ export class Messenger {
         unread.slice(-100).map((m) => fromHex(m.id)),
       ),
     );
+    // For a received message, `read` means this account read it: its receipt is not sent again.
+    for (const m of unread) await this.options.store.putMessage({ ...m, state: 'read' });
   }
 
   typing(id: string, started: boolean): Promise<string> {
@@ -1069,10 +1083,12 @@ export class Messenger {
         return;
       case 'disappearingTimer':
         await this.options.store.putConversationInfo({ ...info, disappearingSeconds: body.value.seconds });
+        this.emit('conversation', { conversation: await this.conversationInfo(id) });
         return;
       case 'groupName':
         if (info.kind === 'group' && (info.admins.length === 0 || info.admins.includes(sender.username))) {
           await this.options.store.putConversationInfo({ ...info, name: body.value.name.slice(0, 200) });
+          this.emit('conversation', { conversation: await this.conversationInfo(id) });
         }
         return;
       case 'groupAdmins':
@@ -1081,6 +1097,7 @@ export class Messenger {
             ...info,
             admins: body.value.usernames.slice(0, 64),
           });
+          this.emit('conversation', { conversation: await this.conversationInfo(id) });
         }
         return;
       case 'groupReset': {
@@ -1103,6 +1120,10 @@ export class Messenger {
             ...contact,
             displayName: body.value.displayName.slice(0, 100),
           });
+        this.emit('profile', {
+          username: sender.username,
+          displayName: body.value.displayName.slice(0, 100),
+        });
         return;
       }
       default:
