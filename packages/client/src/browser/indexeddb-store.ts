@@ -18,6 +18,7 @@ import type {
   StoredMessage,
 } from '../store.js';
 import { fromHex, toHex } from '../bytes.js';
+import { deserializeRecord, serializeRecord } from '../record-codec.js';
 
 const SCHEMA_VERSION = 1;
 const RECORDS = 'records';
@@ -63,41 +64,6 @@ interface RecordRow {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-/** JSON with tagged bytes and bigints, the same encoding as the SQLite store's. */
-function serialize(value: unknown): Uint8Array {
-  return encoder.encode(
-    JSON.stringify(value, (_k, v: unknown) => {
-      if (v instanceof Uint8Array) return { $b: toBase64(v) };
-      if (typeof v === 'bigint') return { $n: v.toString() };
-      return v;
-    }),
-  );
-}
-
-function deserialize<T>(bytes: Uint8Array): T {
-  return JSON.parse(decoder.decode(bytes), (_k, v: unknown) => {
-    if (v && typeof v === 'object' && '$b' in v) return fromBase64((v as { $b: string }).$b);
-    if (v && typeof v === 'object' && '$n' in v) return BigInt((v as { $n: string }).$n);
-    return v;
-  }) as T;
-}
 
 function request<T>(req: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -220,7 +186,7 @@ export class IndexedDbClientStore implements ClientStore {
     const ct = await this.subtle.encrypt(
       { name: 'AES-GCM', iv: nonce, additionalData: encoder.encode(`${kind}\0${hashedName}`) },
       this.keys.wrap,
-      serialize(value) as BufferSource,
+      serializeRecord(value) as BufferSource,
     );
     const out = new Uint8Array(12 + ct.byteLength);
     out.set(nonce);
@@ -239,7 +205,7 @@ export class IndexedDbClientStore implements ClientStore {
       this.keys.wrap,
       sealed.subarray(12),
     );
-    return deserialize<T>(new Uint8Array(plain));
+    return deserializeRecord<T>(new Uint8Array(plain));
   }
 
   private async put(

@@ -19,31 +19,12 @@ import type {
   StoredMessage,
 } from '../store.js';
 import { fromHex, toHex } from '../bytes.js';
+import { deserializeRecord, serializeRecord } from '../record-codec.js';
 
 const SCHEMA_VERSION = 1;
 
 type Kind =
   'identity' | 'keypackage' | 'mls' | 'info' | 'message' | 'outbox' | 'delivery' | 'contact' | 'setting';
-
-function serialize(value: unknown): Uint8Array {
-  return new TextEncoder().encode(
-    JSON.stringify(value, (_k, v: unknown) => {
-      if (v instanceof Uint8Array) return { $b: Buffer.from(v).toString('base64') };
-      if (typeof v === 'bigint') return { $n: v.toString() };
-      return v;
-    }),
-  );
-}
-
-function deserialize<T>(bytes: Uint8Array): T {
-  return JSON.parse(new TextDecoder().decode(bytes), (_k, v: unknown) => {
-    if (v && typeof v === 'object' && '$b' in v) {
-      return Uint8Array.from(Buffer.from((v as { $b: string }).$b, 'base64'));
-    }
-    if (v && typeof v === 'object' && '$n' in v) return BigInt((v as { $n: string }).$n);
-    return v;
-  }) as T;
-}
 
 interface Row {
   name: string;
@@ -100,14 +81,14 @@ export class SqliteClientStore implements ClientStore {
   private async seal(kind: Kind, hashedName: string, value: unknown): Promise<Buffer> {
     const nonce = platformPrimitives.randomBytes(12);
     const aad = new TextEncoder().encode(`${kind}\0${hashedName}`);
-    const ct = await platformPrimitives.aesGcmSeal(this.key, nonce, aad, serialize(value));
+    const ct = await platformPrimitives.aesGcmSeal(this.key, nonce, aad, serializeRecord(value));
     return Buffer.concat([nonce, ct]);
   }
 
   private async unseal<T>(kind: Kind, row: Row): Promise<T> {
     const sealed = new Uint8Array(row.value);
     const aad = new TextEncoder().encode(`${kind}\0${row.name}`);
-    return deserialize<T>(
+    return deserializeRecord<T>(
       await platformPrimitives.aesGcmOpen(this.key, sealed.subarray(0, 12), aad, sealed.subarray(12)),
     );
   }
