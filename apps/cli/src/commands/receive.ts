@@ -111,25 +111,32 @@ export const receive = defineCommand({
         const downloads = typeof options.out === 'string' ? resolve(options.out) : session.profile.downloads;
         const printed = new PrintedMessages(session.profile.store);
         let chain = Promise.resolve();
+        let failure: Error | undefined;
         const printNew = () => {
-          chain = chain.then(async () => {
-            await messenger.idle();
-            if (notices.length > 0) {
-              const all = await messenger.listConversations();
-              for (const notice of notices.splice(0)) for (const line of notice(all)) out.text(line);
-            }
-            const touched = new Set<string>();
-            for (const message of await printed.unprinted(session.identity)) {
-              if (await printMessage(session, out, message, downloads)) {
-                await printed.mark(message);
-                touched.add(message.conversationId);
+          chain = chain
+            .then(async () => {
+              if (failure !== undefined) return;
+              await messenger.idle();
+              if (notices.length > 0) {
+                const all = await messenger.listConversations();
+                for (const notice of notices.splice(0)) for (const line of notice(all)) out.text(line);
               }
-            }
-            for (const id of touched) {
-              const info = await messenger.conversationInfo(id).catch(() => undefined);
-              if (info?.status === 'active' && info.unread > 0) await messenger.markRead(id);
-            }
-          });
+              const touched = new Set<string>();
+              for (const message of await printed.unprinted(session.identity)) {
+                if (await printMessage(session, out, message, downloads)) {
+                  await printed.mark(message);
+                  touched.add(message.conversationId);
+                }
+              }
+              for (const id of touched) {
+                const info = await messenger.conversationInfo(id).catch(() => undefined);
+                if (info?.status === 'active' && info.unread > 0) await messenger.markRead(id);
+              }
+            })
+            .catch((error: unknown) => {
+              // Reported when the command ends; nothing more is printed.
+              failure ??= error instanceof Error ? error : new Error(String(error));
+            });
           return chain;
         };
         await printNew();
@@ -158,6 +165,7 @@ export const receive = defineCommand({
           await printNew();
         }
         await chain;
+        if (failure !== undefined) throw failure;
       },
       (session) => {
         const { messenger } = session;
@@ -169,15 +177,17 @@ export const receive = defineCommand({
         // Roster changes and new conversations, in words (not in --json, whose lines are
         // messages); worded when printed, when a new group's name has arrived too.
         messenger.on('roster', ({ conversationId, events }) => {
-          void before.then((earlier) => {
-            const was = earlier.find((c) => c.id === conversationId)?.status;
-            if (was === 'left' || was === 'declined') return;
-            notices.push((all) => {
-              const info = all.find((c) => c.id === conversationId);
-              if (info?.status === 'declined') return [];
-              return events.map((event) => `${groupLabel(info, all)}${describeRosterEvent(event)}`);
-            });
-          });
+          void before
+            .then((earlier) => {
+              const was = earlier.find((c) => c.id === conversationId)?.status;
+              if (was === 'left' || was === 'declined') return;
+              notices.push((all) => {
+                const info = all.find((c) => c.id === conversationId);
+                if (info?.status === 'declined') return [];
+                return events.map((event) => `${groupLabel(info, all)}${describeRosterEvent(event)}`);
+              });
+            })
+            .catch(() => undefined);
         });
         messenger.on('conversation', ({ conversation }) => {
           if (conversation.kind !== 'group') return;

@@ -210,11 +210,14 @@ export class Session {
       });
       // Alarms are shown by every command, whatever it was doing.
       messenger.on('alarm', (alarm) => {
-        void messenger.listConversations().then((all) => {
-          const id = 'conversationId' in alarm ? alarm.conversationId : '';
-          const where = id ? ` in conversation ${shortId(id, all)}` : '';
-          out.note(`ALARM${where}: ${describeAlarm(alarm)}`);
-        });
+        void messenger.listConversations().then(
+          (all) => {
+            const id = 'conversationId' in alarm ? alarm.conversationId : '';
+            const where = id ? ` in conversation ${shortId(id, all)}` : '';
+            out.note(`ALARM${where}: ${describeAlarm(alarm)}`);
+          },
+          () => out.note(`ALARM: ${describeAlarm(alarm)}`),
+        );
       });
       messenger.on('identity-changed', ({ username }) => {
         out.note(
