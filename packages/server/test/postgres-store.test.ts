@@ -2,6 +2,7 @@
 // (accounts, key packages, delivery, idempotency, epoch compare-and-set, redelivery) run
 // against a fresh database on the local PostgreSQL, plus the adapter's own migrations.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ContentType, DeliveryKind, routes } from '@ghostproof/api';
 import { PostgresStore } from '../src/storage/postgres.js';
@@ -159,5 +160,91 @@ describe('PostgreSQL store', () => {
     }
     await wsA.close();
     await wsB.close();
+  });
+
+  it('stores the messages of one tick together, with each check failing only its message', async () => {
+    const store = await PostgresStore.open({ connectionString: db.url, schema: 'batch_test' });
+    try {
+      const now = Date.now();
+      const account = (name: string) =>
+        store.createAccount({
+          username: name,
+          skeleton: name,
+          identityKey: randomBytes(32),
+          signedDeviceList: randomBytes(8),
+          devices: [{ deviceId: 1, signatureKey: randomBytes(32) }],
+          now,
+        });
+      const [a, b, outsider] = await Promise.all([account('a'), account('b'), account('outsider')]);
+      const groupId = randomBytes(16);
+      const member = (id: number) => ({ accountId: id, deviceId: 1 });
+      await store.createGroup(groupId, member(a.id), now);
+      const claimRef = randomBytes(32);
+      await store.addKeyPackages({
+        mailbox: member(b.id),
+        oneTime: [{ ref: claimRef, body: randomBytes(20), notAfter: now + 1e9 }],
+        maxOneTime: 10,
+        now,
+      });
+      await store.claimKeyPackages({
+        target: b.id,
+        deviceIds: [1],
+        claimer: member(a.id),
+        now,
+        claimExpiresAt: now + 1e9,
+      });
+      await store.sequenceCommit({
+        sender: member(a.id),
+        clientId: randomBytes(16),
+        contentHash: randomBytes(32),
+        now,
+        expiresAt: now + 1e9,
+        groupId,
+        epoch: 0n,
+        commit: randomBytes(50),
+        welcome: { body: randomBytes(50), keyPackageRefs: [claimRef] },
+        remove: [],
+        maxMembers: 10,
+      });
+      const message = (sender: number, clientId = randomBytes(16), contentHash = randomBytes(32)) => ({
+        sender: member(sender),
+        clientId,
+        contentHash,
+        now,
+        expiresAt: now + 1e9,
+        groupId,
+        body: randomBytes(100),
+      });
+      const resent = message(a.id);
+      // All in one tick: one group commit.
+      const outcomes = await Promise.allSettled([
+        ...Array.from({ length: 50 }, () => store.storeMessage(message(a.id))),
+        store.storeMessage(resent),
+        store.storeMessage({ ...resent }),
+        store.storeMessage({ ...resent, contentHash: randomBytes(32) }),
+        store.storeMessage(message(outsider.id)),
+      ]);
+      const values = outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+      assert.ok(values.slice(0, 51).every((v) => v && !v.duplicate && v.deliveries[0]!.fanout.length === 1));
+      assert.equal(values[51]!.duplicate, true);
+      assert.deepEqual(values[51]!.messageId, values[50]!.messageId);
+      const code = (o: PromiseSettledResult<unknown>) =>
+        o.status === 'rejected' ? (o.reason as { code?: string }).code : 'accepted';
+      assert.equal(code(outcomes[52]!), 'conflict');
+      assert.equal(code(outcomes[53]!), 'forbidden');
+      // b's mailbox: the Welcome and 51 messages, each once, in order.
+      const pending = await store.pendingDeliveries(member(b.id), 0, 1000, now);
+      assert.equal(pending.length, 52);
+      assert.deepEqual(
+        pending.map((p) => p.seq),
+        [...pending.map((p) => p.seq)].sort((x, y) => x - y),
+      );
+      // A resend in a later tick is answered as before.
+      const later = await store.storeMessage({ ...resent });
+      assert.equal(later.duplicate, true);
+      assert.deepEqual(new Uint8Array(later.messageId), values[50]!.messageId);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -122,8 +122,12 @@ interface AccountRow {
   created_at: number;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 interface QueuedWrite {
   run: (db: pg.ClientBase) => Promise<unknown>;
+  /** Set for application messages: consecutive ones are stored together in a few statements. */
+  message?: MessageInput;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -206,10 +210,15 @@ export class PostgresStore implements Store {
 
   // ---- group commit ------------------------------------------------------------------
 
-  private write<T>(run: (db: pg.ClientBase) => Promise<T>): Promise<T> {
+  private write<T>(run: (db: pg.ClientBase) => Promise<T>, message?: MessageInput): Promise<T> {
     if (this.closed) return Promise.reject(new ApiError('unavailable', 'storage is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({
+        run,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        ...(message ? { message } : {}),
+      });
       this.scheduleFlush();
     });
   }
@@ -261,22 +270,25 @@ export class PostgresStore implements Store {
   }
 
   private async runBatch(client: pg.ClientBase, batch: readonly QueuedWrite[]) {
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     await client.query('BEGIN');
     try {
-      for (const op of batch) {
-        await client.query('SAVEPOINT w');
-        try {
-          outcomes.push({ ok: true, value: await op.run(client) });
-          await client.query('RELEASE SAVEPOINT w');
-        } catch (error) {
-          // A write's own failure (a typed refusal, a unique key taken meanwhile) rolls back
-          // alone; anything else (a deadlock, a lost connection) is the whole batch's.
-          const code = pgCode(error);
-          if (!(error instanceof ApiError) && !(code !== undefined && code.startsWith('23'))) throw error;
-          await client.query('ROLLBACK TO SAVEPOINT w');
-          outcomes.push({ ok: false, error });
+      for (let i = 0; i < batch.length;) {
+        // A run of application messages goes in a few multi-row statements.
+        let end = i;
+        while (end < batch.length && batch[end]!.message) end++;
+        if (end - i > 1) {
+          const inputs = batch.slice(i, end).map((op) => op.message!);
+          const together = await this.inSavepoint(client, () => this.storeMessages(client, inputs));
+          if (together.ok) {
+            outcomes.push(...(together.value as Outcome[]));
+            i = end;
+            continue;
+          }
+          // A conflict with another node's write: store them one by one, each failing alone.
         }
+        const last = Math.max(end, i + 1);
+        for (; i < last; i++) outcomes.push(await this.inSavepoint(client, () => batch[i]!.run(client)));
       }
       await client.query('COMMIT');
     } catch (error) {
@@ -284,6 +296,23 @@ export class PostgresStore implements Store {
       throw error;
     }
     return outcomes;
+  }
+
+  /** Runs one write in a savepoint: its own failure rolls back alone. */
+  private async inSavepoint(client: pg.ClientBase, run: () => Promise<unknown>): Promise<Outcome> {
+    await client.query('SAVEPOINT w');
+    try {
+      const value = await run();
+      await client.query('RELEASE SAVEPOINT w');
+      return { ok: true, value };
+    } catch (error) {
+      // A write's own failure (a typed refusal, a unique key taken meanwhile) rolls back
+      // alone; anything else (a deadlock, a lost connection) is the whole batch's.
+      const code = pgCode(error);
+      if (!(error instanceof ApiError) && !(code !== undefined && code.startsWith('23'))) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT w');
+      return { ok: false, error };
+    }
   }
 
   // ---- accounts ----------------------------------------------------------------------
@@ -839,7 +868,174 @@ export class PostgresStore implements Store {
         duplicate: false,
         deliveries: [delivery],
       };
+    }, input);
+  }
+
+  /**
+   * Stores many application messages in seven statements, with the same checks as
+   * storeMessage: idempotency by client id (also within the run), routing-list membership.
+   * Each message's outcome is returned in order; a failed check fails only its message.
+   */
+  private async storeMessages(db: pg.ClientBase, inputs: readonly MessageInput[]): Promise<Outcome[]> {
+    const sendKey = (a: number, d: number, clientId: Uint8Array) =>
+      `${a}/${d}/${blob(clientId).toString('hex')}`;
+    const previous = await db.query<{
+      account_id: number;
+      device_id: number;
+      client_id: Buffer;
+      content_hash: Buffer;
+      message_id: Buffer;
+      epoch: number;
+      accepted_at: number;
+    }>(
+      `SELECT s.account_id, s.device_id, s.client_id, s.content_hash, s.message_id, s.epoch, s.accepted_at
+       FROM sends s JOIN unnest($1::int[], $2::int[], $3::bytea[]) AS k (a, d, c)
+         ON s.account_id = k.a AND s.device_id = k.d AND s.client_id = k.c`,
+      [
+        inputs.map((m) => m.sender.accountId),
+        inputs.map((m) => m.sender.deviceId),
+        inputs.map((m) => blob(m.clientId)),
+      ],
+    );
+    const sends = new Map<string, { contentHash: Uint8Array; answer: AcceptedSend }>(
+      previous.rows.map((r) => [
+        sendKey(r.account_id, r.device_id, r.client_id),
+        {
+          contentHash: r.content_hash,
+          answer: {
+            messageId: r.message_id,
+            epoch: BigInt(r.epoch),
+            acceptedAt: r.accepted_at,
+            duplicate: true,
+            deliveries: [],
+          },
+        },
+      ]),
+    );
+    const groupIds = [...new Set(inputs.map((m) => blob(m.groupId).toString('hex')))];
+    const membership = await db.query<{
+      id: Buffer;
+      epoch: number;
+      account_id: number | null;
+      device_id: number | null;
+    }>(
+      `SELECT g.id, g.epoch, m.account_id, m.device_id FROM groups g
+       LEFT JOIN group_members m ON m.group_id = g.id WHERE g.id = ANY($1::bytea[])`,
+      [groupIds.map((hex) => Buffer.from(hex, 'hex'))],
+    );
+    const groups = new Map<string, { epoch: number; members: MailboxKey[] }>();
+    for (const r of membership.rows) {
+      const key = r.id.toString('hex');
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { epoch: r.epoch, members: [] }));
+      if (r.account_id !== null && r.device_id !== null) {
+        group.members.push({ accountId: r.account_id, deviceId: r.device_id });
+      }
+    }
+
+    const outcomes: Outcome[] = [];
+    const fresh: { index: number; input: MessageInput; epoch: number; recipients: MailboxKey[] }[] = [];
+    for (const input of inputs) {
+      const key = sendKey(input.sender.accountId, input.sender.deviceId, input.clientId);
+      const earlier = sends.get(key);
+      if (earlier) {
+        outcomes.push(
+          sameBytes(earlier.contentHash, input.contentHash)
+            ? { ok: true, value: earlier.answer }
+            : { ok: false, error: new ApiError('conflict', 'client id: reused with different content') },
+        );
+        continue;
+      }
+      const group = groups.get(blob(input.groupId).toString('hex'));
+      const { accountId, deviceId } = input.sender;
+      if (!group?.members.some((m) => m.accountId === accountId && m.deviceId === deviceId)) {
+        outcomes.push({ ok: false, error: new ApiError('forbidden', 'group: not on its routing list') });
+        continue;
+      }
+      fresh.push({
+        index: outcomes.length,
+        input,
+        epoch: group.epoch,
+        recipients: PostgresStore.others(group.members, input.sender),
+      });
+      outcomes.push({ ok: true, value: undefined }); // filled in below
+      // A resend later in this run is answered as this one.
+      sends.set(key, { contentHash: input.contentHash, answer: undefined as unknown as AcceptedSend });
+    }
+    if (fresh.length === 0) return outcomes;
+
+    const seqs = (
+      await db.query<{ seq: number }>(
+        "SELECT nextval('message_seq') AS seq FROM generate_series(1, $1::int)",
+        [fresh.length],
+      )
+    ).rows
+      .map((r) => r.seq)
+      .sort((a, b) => a - b);
+    const stored = fresh.map((f, i) => ({ ...f, seq: seqs[i]!, tag: randomBytes(8) }));
+    const withRecipients = stored.filter((m) => m.recipients.length > 0);
+    if (withRecipients.length > 0) {
+      await db.query(
+        `INSERT INTO messages (seq, kind, body, received_at, expires_at, remaining, tag)
+         SELECT seq, $1, body, received_at, expires_at, remaining, tag
+         FROM unnest($2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[], $6::int[], $7::bytea[])
+           AS t (seq, body, received_at, expires_at, remaining, tag)`,
+        [
+          kindCodes.message,
+          withRecipients.map((m) => m.seq),
+          withRecipients.map((m) => blob(m.input.body)),
+          withRecipients.map((m) => m.input.now),
+          withRecipients.map((m) => m.input.expiresAt),
+          withRecipients.map((m) => m.recipients.length),
+          withRecipients.map((m) => m.tag),
+        ],
+      );
+      const entries = withRecipients.flatMap((m) => m.recipients.map((r) => ({ r, seq: m.seq })));
+      await db.query(
+        `INSERT INTO mailbox_entries (account_id, device_id, message_seq)
+         SELECT * FROM unnest($1::int[], $2::int[], $3::bigint[])`,
+        [entries.map((e) => e.r.accountId), entries.map((e) => e.r.deviceId), entries.map((e) => e.seq)],
+      );
+    }
+    await db.query(
+      `INSERT INTO sends (account_id, device_id, client_id, content_hash, message_id, epoch, accepted_at, expires_at)
+       SELECT * FROM unnest($1::int[], $2::int[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bigint[],
+         $7::bigint[], $8::bigint[])`,
+      [
+        stored.map((m) => m.input.sender.accountId),
+        stored.map((m) => m.input.sender.deviceId),
+        stored.map((m) => blob(m.input.clientId)),
+        stored.map((m) => blob(m.input.contentHash)),
+        stored.map((m) => blob(messageIdOf(m.seq, m.tag))),
+        stored.map((m) => m.epoch),
+        stored.map((m) => m.input.now),
+        stored.map((m) => m.input.expiresAt),
+      ],
+    );
+    const answers = new Map<string, AcceptedSend>();
+    for (const m of stored) {
+      const messageId = messageIdOf(m.seq, m.tag);
+      const answer: AcceptedSend = {
+        messageId,
+        epoch: BigInt(m.epoch),
+        acceptedAt: m.input.now,
+        duplicate: false,
+        deliveries: [
+          { kind: 'message', messageId, fanout: m.recipients.map((mailbox) => ({ mailbox, seq: m.seq })) },
+        ],
+      };
+      outcomes[m.index] = { ok: true, value: answer };
+      answers.set(sendKey(m.input.sender.accountId, m.input.sender.deviceId, m.input.clientId), answer);
+    }
+    // Resends within the run get the first one's answer, as a duplicate.
+    inputs.forEach((input, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok && outcome.value === undefined) {
+        const first = answers.get(sendKey(input.sender.accountId, input.sender.deviceId, input.clientId))!;
+        outcomes[i] = { ok: true, value: { ...first, duplicate: true, deliveries: [] } };
+      }
     });
+    return outcomes;
   }
 
   async sequenceCommit(input: CommitInput): Promise<AcceptedSend> {
