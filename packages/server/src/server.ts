@@ -107,6 +107,10 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
         now: config.clock,
       })
     : undefined;
+  if (kt && typeof options.store === 'string') {
+    // Several nodes share the store but not yet the log: each node runs its own (README).
+    log.warn({ event: 'kt-per-node' }, 'key transparency log is per node, not shared with other nodes');
+  }
   const ctx: ServiceContext = {
     config,
     store,
