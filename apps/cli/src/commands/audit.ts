@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ApiError } from '@ghostproof/api';
 import { auditLog, ClientError, HttpApi, parseAuditState } from '@ghostproof/client';
 import { UsageError } from '../config/config.js';
+import { readClientEnv } from '../config/env.js';
 import type { Command } from './command.js';
 
 const help = `Usage: ghostproof audit --server URL [--state FILE]
@@ -46,7 +47,7 @@ export const audit: Command = {
       io.stdout.write(`${help}\n`);
       return 0;
     }
-    const server = values.server ?? io.env.GHOSTPROOF_SERVER ?? 'http://localhost:8080';
+    const server = values.server ?? readClientEnv(io.env).server ?? 'http://localhost:8080';
     try {
       new URL(server);
     } catch {
