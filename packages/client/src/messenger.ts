@@ -665,25 +665,17 @@ export class Messenger {
     const shown = body.case === 'text' || body.case === 'attachment';
     if (shown) {
       const seconds = options.expiresInSeconds ?? info.disappearingSeconds;
-      await this.options.store.putMessage({
-        conversationId: id,
-        id: hexId,
-        sender: { username: this.identity.username, deviceId: this.identity.deviceId },
-        sentAt: this.clock(),
-        receivedAt: this.clock(),
-        text: body.case === 'text' ? body.value.text : body.value.caption,
-        ...(body.case === 'text' && body.value.replyTo.length > 0
-          ? { replyTo: toHex(body.value.replyTo) }
-          : {}),
-        ...(body.case === 'attachment' ? { attachment: attachmentInfo(body.value) } : {}),
-        state: 'sending',
-        reactions: {},
-        deliveredTo: [],
-        readTo: [],
-        edited: false,
-        deleted: false,
-        expiresAt: seconds > 0 ? this.clock() + seconds * 1000 : 0,
-      });
+      await this.options.store.putMessage(
+        shownMessage(body, {
+          conversationId: id,
+          id: hexId,
+          sender: { username: this.identity.username, deviceId: this.identity.deviceId },
+          sentAt: this.clock(),
+          receivedAt: this.clock(),
+          state: 'sending',
+          expiresAt: seconds > 0 ? this.clock() + seconds * 1000 : 0,
+        }),
+      );
     }
     await this.enqueue(id, message, shown ? hexId : undefined);
     const updated = await this.conversationInfo(id);
@@ -1009,25 +1001,15 @@ export class Messenger {
     switch (body.case) {
       case 'text':
       case 'attachment': {
-        const message: StoredMessage = {
+        const message = shownMessage(body, {
           conversationId: id,
           id: messageId,
           sender,
           sentAt: Number(content.sentAt),
           receivedAt: now,
-          text: body.case === 'text' ? body.value.text : body.value.caption,
-          ...(body.case === 'text' && body.value.replyTo.length > 0
-            ? { replyTo: toHex(body.value.replyTo) }
-            : {}),
-          ...(body.case === 'attachment' ? { attachment: attachmentInfo(body.value) } : {}),
           state: 'received',
-          reactions: {},
-          deliveredTo: [],
-          readTo: [],
-          edited: false,
-          deleted: false,
           expiresAt: info.disappearingSeconds > 0 ? now + info.disappearingSeconds * 1000 : 0,
-        };
+        });
         await this.options.store.putMessage(message);
         await this.options.store.putConversationInfo({ ...info, unread: info.unread + 1, lastActivity: now });
         this.emit('message', { conversationId: id, message });
@@ -1153,6 +1135,27 @@ export class Messenger {
     // Tells the other members which conversation this one replaces.
     await this.send(replacement, contentBody.groupReset(fromHex(id)));
   }
+}
+
+/** The stored form of a text or attachment message, sent or received. */
+function shownMessage(
+  body: Extract<Content['body'], { case: 'text' | 'attachment' }>,
+  fields: Pick<
+    StoredMessage,
+    'conversationId' | 'id' | 'sender' | 'sentAt' | 'receivedAt' | 'state' | 'expiresAt'
+  >,
+): StoredMessage {
+  return {
+    ...fields,
+    text: body.case === 'text' ? body.value.text : body.value.caption,
+    ...(body.case === 'text' && body.value.replyTo.length > 0 ? { replyTo: toHex(body.value.replyTo) } : {}),
+    ...(body.case === 'attachment' ? { attachment: attachmentInfo(body.value) } : {}),
+    reactions: {},
+    deliveredTo: [],
+    readTo: [],
+    edited: false,
+    deleted: false,
+  };
 }
 
 function attachmentInfo(value: {
