@@ -1,0 +1,67 @@
+// Post-compromise security in practice (DESIGN.md): every device commits a self-update in each
+// conversation at least every 7 days or 1,000 sent messages, whichever comes first. Tested
+// with an injected clock against a real server; the epoch every member sees moves on.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  MemoryClientStore,
+  Messenger,
+  SELF_UPDATE_INTERVAL_MS,
+  SELF_UPDATE_MESSAGES,
+} from '@ghostproof/client';
+import { eventually, options, person, startServer, type TestServer } from './helpers/world.js';
+
+describe('self-updates', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('a device idle for 7 days commits an update when it next connects; its peer follows', async () => {
+    let now = Date.now();
+    const store = new MemoryClientStore();
+    const alice = await Messenger.register(options(server.url, store, { clock: () => now }), 'alice');
+    await alice.connect();
+    const bob = await person(server.url, 'bob');
+    const id = await alice.direct('bob');
+    await alice.sendText(id, 'hello');
+    await eventually(async () => ((await bob.messages(id).catch(() => [])).length === 1 ? true : undefined));
+    const before = await alice.groupCode(id);
+    await alice.close();
+    // Six days later nothing is due; a week later it is, on connecting.
+    now += SELF_UPDATE_INTERVAL_MS - 24 * 3600 * 1000;
+    const sixDays = await Messenger.open(options(server.url, store, { clock: () => now }));
+    await sixDays.connect();
+    await sixDays.selfUpdateDue();
+    assert.equal(await sixDays.groupCode(id), before);
+    await sixDays.close();
+    now += 24 * 3600 * 1000;
+    const again = await Messenger.open(options(server.url, store, { clock: () => now }));
+    await again.connect();
+    const after = await eventually(async () => {
+      const code = await again.groupCode(id);
+      return code !== before ? code : undefined;
+    });
+    await eventually(async () => ((await bob.groupCode(id)) === after ? true : undefined));
+    await again.close();
+    await bob.close();
+  });
+
+  it(`the ${SELF_UPDATE_MESSAGES}th message a device sends is followed by an update`, async () => {
+    const carol = await person(server.url, 'carol');
+    const dave = await person(server.url, 'dave');
+    const id = await carol.direct('dave');
+    const codes = new Set<string>([await carol.groupCode(id)]);
+    for (let i = 1; i < SELF_UPDATE_MESSAGES; i++) await carol.typing(id, i % 2 === 0);
+    assert.equal(await carol.groupCode(id), [...codes][0], 'no update before the threshold');
+    await carol.typing(id, false);
+    codes.add(await carol.groupCode(id));
+    assert.equal(codes.size, 2, 'the threshold message triggered an update');
+    assert.equal((await carol.conversationInfo(id)).sentSinceUpdate, 0);
+    await carol.close();
+    await dave.close();
+  });
+});
