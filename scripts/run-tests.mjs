@@ -44,7 +44,18 @@ if (selected.length === 0) {
 
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...selected],
+  // A test that leaves a socket open must not hold the run forever (--test-force-exit), and no
+  // single test may run longer than five minutes.
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=2',
+    '--test-force-exit',
+    '--test-timeout=300000',
+    ...selected,
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

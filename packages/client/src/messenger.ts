@@ -305,6 +305,8 @@ export class Messenger {
   }
 
   async close(): Promise<void> {
+    if (this.flushRetry) clearTimeout(this.flushRetry);
+    this.flushRetry = undefined;
     this.connection?.close();
     this.connection = undefined;
     await this.deliveryQueue.catch(() => undefined);
@@ -592,6 +594,13 @@ export class Messenger {
           },
         });
       } catch (err) {
+        if (isRetryable(err)) {
+          // The same bytes, under the same id, a little later.
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(Math.max(err.retryAfterMs ?? 1000, 50), 60_000)),
+          );
+          continue;
+        }
         if (!ApiError.is(err, 'stale-epoch')) throw err;
         await conversation.discard(pending.id);
         await this.waitForEpochAfter(conversation, pending.epoch);
@@ -789,6 +798,11 @@ export class Messenger {
             });
           } catch (err) {
             if (err instanceof ClientError) return; // Offline: the rest waits for reconnection.
+            if (isRetryable(err)) {
+              // Rate-limited or briefly unavailable: keep it (and the rest, in order) for later.
+              this.retryFlushLater(err.retryAfterMs);
+              return;
+            }
             // The server refused it for good (e.g. removed from the group): drop it.
             await this.options.store.deleteOutbox(entry.clientId);
             continue;
@@ -805,6 +819,19 @@ export class Messenger {
       }
     })();
     return this.flushing;
+  }
+
+  private flushRetry: ReturnType<typeof setTimeout> | undefined;
+
+  private retryFlushLater(afterMs: number | undefined): void {
+    if (this.flushRetry) return;
+    this.flushRetry = setTimeout(
+      () => {
+        this.flushRetry = undefined;
+        if (this.connection?.connectionState === 'online') void this.flushOutbox().catch(() => undefined);
+      },
+      Math.min(Math.max(afterMs ?? 1000, 50), 60_000),
+    );
   }
 
   async pendingOutbox(): Promise<number> {
@@ -1135,6 +1162,11 @@ export class Messenger {
     // Tells the other members which conversation this one replaces.
     await this.send(replacement, contentBody.groupReset(fromHex(id)));
   }
+}
+
+/** A server answer that says "later", not "no": the request is resent unchanged. */
+function isRetryable(err: unknown): err is ApiError {
+  return ApiError.is(err, 'rate-limited') || ApiError.is(err, 'unavailable');
 }
 
 /** The stored form of a text or attachment message, sent or received. */
