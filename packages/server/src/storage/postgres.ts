@@ -35,6 +35,7 @@ import type {
   StoredDelivery,
   StoredKeyPackage,
 } from './store.js';
+import { blob, messageIdOf, sameBytes, seqOf } from './ids.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database */
@@ -76,27 +77,6 @@ const types: pg.CustomTypesConfig = {
 /** PostgreSQL errors after which the whole batch may simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 const MAX_BATCH_ATTEMPTS = 3;
-
-function messageIdOf(seq: number, tag: Uint8Array): Uint8Array {
-  const id = new Uint8Array(16);
-  new DataView(id.buffer).setBigUint64(0, BigInt(seq));
-  id.set(tag, 8);
-  return id;
-}
-
-function seqOf(messageId: Uint8Array): number | undefined {
-  if (messageId.length !== 16) return undefined;
-  const seq = new DataView(messageId.buffer, messageId.byteOffset, 16).getBigUint64(0);
-  return seq > 0n && seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : undefined;
-}
-
-function blob(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(blob(a), blob(b)) === 0;
-}
 
 function quoteIdentifier(name: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {

@@ -34,6 +34,7 @@ import type {
   StoredDelivery,
   StoredKeyPackage,
 } from './store.js';
+import { blob, messageIdOf, sameBytes, seqOf } from './ids.js';
 
 export type SqliteSynchronous = 'full' | 'normal';
 
@@ -72,29 +73,6 @@ class RandomPool {
     this.offset += length;
     return out;
   }
-}
-
-/** A message id: its 8-byte mailbox position followed by 8 random bytes. */
-function messageIdOf(seq: number, tag: Uint8Array): Uint8Array {
-  const id = new Uint8Array(16);
-  new DataView(id.buffer).setBigUint64(0, BigInt(seq));
-  id.set(tag, 8);
-  return id;
-}
-
-/** The mailbox position in a message id, or undefined for an id that cannot be ours. */
-function seqOf(messageId: Uint8Array): number | undefined {
-  if (messageId.length !== 16) return undefined;
-  const seq = new DataView(messageId.buffer, messageId.byteOffset, 16).getBigUint64(0);
-  return seq > 0n && seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : undefined;
-}
-
-function blob(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(blob(a), blob(b)) === 0;
 }
 
 interface AccountRow {
