@@ -2,10 +2,13 @@
 // account's version by one), publishes an epoch on demand (applies the pending updates to the
 // prefix tree, appends a log entry, signs a checkpoint, records the delta auditors replay),
 // and produces lookup, monitoring, consistency and audit proofs. State lives in memory and is
-// journaled through a KtStore; `open` rebuilds it from the store.
+// journaled through a KtStore; `open` rebuilds it from the store. Several server nodes share
+// one log through one store: one of them at a time is the writer, the others open the
+// operator as followers (no appends, no publication) and `sync` the epochs the writer
+// committed before they answer.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesKey, checkBytes, checkInteger, equalBytes } from './bytes.js';
-import { noteVerifierKey, signCheckpoint, type NoteVerifierKey } from './checkpoint.js';
+import { noteVerifierKey, openCheckpoint, signCheckpoint, type NoteVerifierKey } from './checkpoint.js';
 import { KtError } from './errors.js';
 import { NONCE_LENGTH, ZERO_HEAD, commitValue, hashHistory } from './hashing.js';
 import { encodeLogEntry, type LogEntry } from './log-entry.js';
@@ -43,6 +46,11 @@ export interface KtLogOperatorOptions {
   readonly limits?: ProofLimits;
   /** Most accounts whose VRF proofs are cached (proving costs a few milliseconds). */
   readonly vrfCacheSize?: number;
+  /**
+   * Read-only: another process writes the store. `open` neither loads pending updates nor
+   * publishes a genesis epoch, `append` and `publishEpoch` refuse, and `sync` catches up.
+   */
+  readonly follower?: boolean;
 }
 
 /** What clients pin at registration, and what the server publishes for them. */
@@ -95,23 +103,58 @@ export class KtLogOperator {
 
   /**
    * Rebuilds the operator from its store (replaying every epoch and checking each prefix
-   * root against the recorded entry), and publishes the genesis epoch if the log is empty, so
-   * that there is always a signed checkpoint to serve.
+   * root against the recorded entry, and the newest checkpoint against this operator's key),
+   * and, unless a follower, publishes the genesis epoch if the log is empty, so that there is
+   * always a signed checkpoint to serve.
    */
   static async open(options: KtLogOperatorOptions): Promise<KtLogOperator> {
     const op = new KtLogOperator(options);
-    for await (const { epoch, updates } of options.store.loadEpochs()) {
-      for (const u of updates) op.tree.set(u.label, u.version, u.head);
-      if (!equalBytes(op.tree.rootHash(), epoch.entry.prefixRoot) || epoch.entry.epoch !== op.log.size) {
-        throw new KtError('internal', 'kt store: a stored epoch does not replay to its prefix root');
-      }
-      op.log.append(encodeLogEntry(epoch.entry));
-      op.entries.push(epoch.entry);
-      op.checkpoints.push(epoch.checkpoint);
-    }
+    await op.replay();
+    if (options.follower) return op;
     for (const u of await options.store.loadPending()) op.queue(u);
     if (op.log.size === 0) await op.publishEpoch();
     return op;
+  }
+
+  /** Applies the epochs the store holds beyond this operator's, checking each one. */
+  private async replay(): Promise<void> {
+    const from = this.log.size;
+    for await (const { epoch, updates } of this.options.store.loadEpochs(from)) {
+      for (const u of updates) this.tree.set(u.label, u.version, u.head);
+      if (!equalBytes(this.tree.rootHash(), epoch.entry.prefixRoot) || epoch.entry.epoch !== this.log.size) {
+        this.broken = true;
+        throw new KtError('internal', 'kt store: a stored epoch does not replay to its prefix root');
+      }
+      this.log.append(encodeLogEntry(epoch.entry));
+      this.entries.push(epoch.entry);
+      this.checkpoints.push(epoch.checkpoint);
+    }
+    if (this.log.size > from) {
+      // A log signed with another key (a different key file on another node) is not ours to serve.
+      const newest = openCheckpoint(this.checkpoint, this.publicKeys.logKey);
+      if (newest.size !== this.log.size || !equalBytes(newest.rootHash, this.log.root())) {
+        this.broken = true;
+        throw new KtError('inconsistent', 'kt store: the newest checkpoint does not match the log');
+      }
+    }
+  }
+
+  /**
+   * A follower's catch-up: applies the epochs the writer committed since the last call and
+   * returns the log's size. A no-op for the writer, whose memory is the newest state.
+   */
+  async sync(): Promise<number> {
+    if (!this.options.follower) return this.log.size;
+    return this.mutex.run(async () => {
+      this.checkUsable();
+      await this.replay();
+      return this.log.size;
+    });
+  }
+
+  /** Whether this operator may append and publish. */
+  get isWriter(): boolean {
+    return !this.options.follower;
   }
 
   /** The trust anchor a client pins (the same object the verifier takes). */
@@ -166,6 +209,16 @@ export class KtLogOperator {
       throw new KtError('internal', 'kt operator: a store write failed; reopen from the store');
   }
 
+  private checkWriter(): void {
+    if (this.options.follower) throw new KtError('internal', 'kt operator: a follower does not write');
+  }
+
+  /** The newest version of `account` accepted (published or pending); 0 if none. */
+  latestVersion(account: string): number {
+    const { label } = this.vrf(account);
+    return (this.pendingHeads.get(bytesKey(label)) ?? this.tree.get(label))?.version ?? 0;
+  }
+
   /**
    * Accepts a new version of `account`'s value (identity key and signed device list) for the
    * next epoch. Resolves once the update is durable in the store, with the version it got.
@@ -178,6 +231,7 @@ export class KtLogOperator {
     const valueCopy = value.slice();
     return this.mutex.run(async () => {
       this.checkUsable();
+      this.checkWriter();
       const key = bytesKey(label);
       const current = this.pendingHeads.get(key) ?? this.tree.get(label);
       const version = (current?.version ?? 0) + 1;
@@ -202,6 +256,7 @@ export class KtLogOperator {
   async publishEpoch(): Promise<string> {
     return this.mutex.run(async () => {
       this.checkUsable();
+      this.checkWriter();
       const updates = this.pending;
       const labels = new Map<string, Uint8Array>();
       for (const u of updates) labels.set(bytesKey(u.label), u.label);
@@ -243,6 +298,7 @@ export class KtLogOperator {
 
   private epochPath(vrf: VrfResult): EpochPath {
     const size = this.log.size;
+    if (size === 0) throw new KtError('not-found', 'kt operator: no epoch published yet');
     return {
       checkpoint: this.checkpoints[size - 1]!,
       entry: this.entries[size - 1]!,

@@ -40,8 +40,13 @@ export interface KtStore {
    * stops reporting them as pending.
    */
   commitEpoch(epoch: KtEpochRecord, updates: readonly KtUpdateRecord[]): Promise<void>;
-  /** Every published epoch in order, with its updates in order: what start-up replays. */
-  loadEpochs(): AsyncIterable<{ readonly epoch: KtEpochRecord; readonly updates: readonly KtUpdateRecord[] }>;
+  /**
+   * Every published epoch from `fromEpoch` (default 0) on, in order, with its updates in
+   * order: what start-up replays, and what a follower reads to catch up with the writer.
+   */
+  loadEpochs(
+    fromEpoch?: number,
+  ): AsyncIterable<{ readonly epoch: KtEpochRecord; readonly updates: readonly KtUpdateRecord[] }>;
   getEpoch(epoch: number): Promise<KtEpochRecord | undefined>;
   /** One version of one account, published or pending. */
   getUpdate(label: Uint8Array, version: number): Promise<KtUpdateRecord | undefined>;
@@ -70,8 +75,10 @@ export class MemoryKtStore implements KtStore {
     this.pending = this.pending.slice(updates.length);
   }
 
-  async *loadEpochs(): AsyncIterable<{ epoch: KtEpochRecord; updates: readonly KtUpdateRecord[] }> {
-    for (const e of this.epochs) yield e;
+  async *loadEpochs(
+    fromEpoch = 0,
+  ): AsyncIterable<{ epoch: KtEpochRecord; updates: readonly KtUpdateRecord[] }> {
+    for (const e of this.epochs.slice(fromEpoch)) yield e;
   }
 
   async getEpoch(epoch: number): Promise<KtEpochRecord | undefined> {

@@ -278,3 +278,67 @@ describe('checkpoint consistency and restart', () => {
     );
   });
 });
+
+describe('one log shared by several nodes', () => {
+  async function follower(store: MemoryKtStore, key = signingKey) {
+    return KtLogOperator.open({ store, origin, signingKey: key, vrfSecretKey, follower: true });
+  }
+
+  it('a follower catches up with the writer’s epochs and serves the same verifiable proofs', async () => {
+    const store = new MemoryKtStore();
+    const writer = await makeOperator(store);
+    const reader = await follower(store);
+    assert.equal(reader.size, 1);
+    await writer.append('alice', utf8('a1'));
+    await writer.publishEpoch();
+    // Before syncing, the follower answers from the epoch it has: alice is not there yet.
+    assert.equal(
+      verifyLookupProof(reader.trustAnchor, 'alice', await reader.proveLookup('alice')).version,
+      0,
+    );
+    assert.equal(await reader.sync(), 2);
+    const seen = verifyLookupProof(reader.trustAnchor, 'alice', await reader.proveLookup('alice'));
+    assert.equal(seen.version, 1);
+    assert.equal(reader.checkpoint, writer.checkpoint);
+    assert.deepEqual(reader.proveConsistency(1), writer.proveConsistency(1));
+    assert.deepEqual(await reader.proveAudit(0), await writer.proveAudit(0));
+  });
+
+  it('a follower neither appends nor publishes, and opens on an empty log without a genesis', async () => {
+    const store = new MemoryKtStore();
+    const reader = await follower(store);
+    assert.equal(reader.size, 0);
+    assert.equal(store.unsafeEpochsForTesting().length, 0);
+    await assert.rejects(reader.proveLookup('alice'), code('not-found'));
+    await assert.rejects(reader.append('alice', utf8('a1')), code('internal'));
+    await assert.rejects(reader.publishEpoch(), code('internal'));
+    await makeOperator(store);
+    assert.equal(await reader.sync(), 1);
+  });
+
+  it('refuses a shared log signed with another key (a node with the wrong key file)', async () => {
+    const store = new MemoryKtStore();
+    const writer = await makeOperator(store);
+    await writer.append('alice', utf8('a1'));
+    await writer.publishEpoch();
+    await assert.rejects(follower(store, seededRandom(9)(32)), code('verification-failed'));
+    // Negative control: the right key file opens it.
+    assert.equal((await follower(store)).size, 2);
+  });
+
+  it('refuses to catch up past an epoch that does not replay to its prefix root', async () => {
+    const store = new MemoryKtStore();
+    const writer = await makeOperator(store);
+    const reader = await follower(store);
+    await writer.append('alice', utf8('a1'));
+    await writer.publishEpoch();
+    const epochs = store.unsafeEpochsForTesting();
+    const last = epochs[epochs.length - 1]!;
+    epochs[epochs.length - 1] = { epoch: last.epoch, updates: [] };
+    await assert.rejects(reader.sync(), code('internal'));
+    await assert.rejects(reader.proveLookup('alice'), code('internal'));
+    // Negative control: the untouched history replays.
+    epochs[epochs.length - 1] = last;
+    assert.equal((await follower(store)).size, 2);
+  });
+});

@@ -115,8 +115,12 @@ export class SqliteKtStore implements KtStore {
     })();
   }
 
-  async *loadEpochs(): AsyncIterable<{ epoch: KtEpochRecord; updates: readonly KtUpdateRecord[] }> {
-    const epochs = this.db.prepare('SELECT * FROM kt_epochs ORDER BY epoch').all() as EpochRow[];
+  async *loadEpochs(
+    fromEpoch = 0,
+  ): AsyncIterable<{ epoch: KtEpochRecord; updates: readonly KtUpdateRecord[] }> {
+    const epochs = this.db
+      .prepare('SELECT * FROM kt_epochs WHERE epoch >= ? ORDER BY epoch')
+      .all(fromEpoch) as EpochRow[];
     const updatesOf = this.db.prepare(
       'SELECT label, version, nonce, value, head FROM kt_updates WHERE epoch = ? ORDER BY seq',
     );
