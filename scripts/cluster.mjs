@@ -1,7 +1,8 @@
 // `npm run cluster`: two Ghostproof nodes on this machine, on ports 8081 and 8082, sharing the
 // local PostgreSQL (database ghostproof_cluster, created if missing) and the local NATS.
-// Prints their URLs; Ctrl-C (or SIGTERM) stops both. Each node keeps its attachments and its
-// key transparency log in its own data directory under ./data/cluster-<port>.
+// Prints their URLs; Ctrl-C (or SIGTERM) stops both. The nodes share one key transparency log
+// in the database, so they share its key file (./data/cluster-kt-keys.json, made by the first
+// node); each keeps its attachments in its own data directory under ./data/cluster-<port>.
 // GHOSTPROOF_CLUSTER_POSTGRES and GHOSTPROOF_CLUSTER_NATS point at other services.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -40,6 +41,8 @@ function startNode(port) {
       `${postgres}/${database}`,
       '--bus',
       nats,
+      '--kt-keys',
+      join(root, 'data', 'cluster-kt-keys.json'),
     ],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );

@@ -1,6 +1,7 @@
 // `ghostproof serve --store postgres://... --bus nats://...`: the flags that make a node one
 // of several.
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { serveSettings, UsageError } from '@ghostproof/cli';
 
@@ -24,5 +25,14 @@ describe('serve on PostgreSQL and NATS', () => {
   it('refuses other URLs with a usage error naming the flag', () => {
     assert.throws(() => serveSettings(['--store', 'mysql://db/x'], {}), /--store/);
     assert.throws(() => serveSettings(['--bus', 'redis://q:6379'], {}), UsageError);
+  });
+
+  it('takes the shared key transparency key file and log name, and refuses a bad name', () => {
+    assert.equal(serveSettings([], {}).options.kt, undefined);
+    const fromEnv = serveSettings([], { ktKeys: 'secrets/kt.json', ktOrigin: 'chat.example/kt' });
+    assert.deepEqual(fromEnv.options.kt, { keyFile: resolve('secrets/kt.json'), origin: 'chat.example/kt' });
+    const fromFlags = serveSettings(['--kt-keys', '/run/kt.json'], { ktKeys: 'other.json' });
+    assert.deepEqual(fromFlags.options.kt, { keyFile: '/run/kt.json' });
+    assert.throws(() => serveSettings(['--kt-origin', 'two words'], {}), /kt.origin/);
   });
 });

@@ -34,7 +34,8 @@ export interface NoteVerifierKey {
   readonly publicKey: Uint8Array;
 }
 
-function isValidKeyName(name: string): boolean {
+/** Whether `name` may name a key or a log (a checkpoint's origin line). */
+export function isValidKeyName(name: string): boolean {
   // Non-empty, no Unicode spaces, no '+', no control characters (signed-note §Format).
   return (
     name.length > 0 &&

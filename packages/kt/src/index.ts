@@ -33,6 +33,7 @@ export {
   MAX_NOTE_BYTES,
   formatCheckpoint,
   formatNoteVerifierKey,
+  isValidKeyName,
   keyFingerprint,
   noteKeyId,
   noteVerifierKey,

@@ -3,6 +3,7 @@
 // and the environment is the app's job (apps/cli/src/config); this module only checks values
 // and fills in defaults, so a library user gets the same checks as the command line.
 import { defaultLimits, type Limits } from '@ghostproof/api';
+import { isValidKeyName } from '@ghostproof/kt';
 import type { AccountLog } from './services/account-log.js';
 import type { LogOptions, Logger } from './logger.js';
 import type { RateLimit } from './rate-limit.js';
@@ -170,6 +171,13 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+function ktOrigin(origin: string | undefined): string | undefined {
+  if (origin !== undefined && !isValidKeyName(origin)) {
+    throw new ConfigError('kt.origin: 1 to 256 bytes, without spaces, control characters or "+"');
+  }
+  return origin;
+}
+
 function positive(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isSafeInteger(value) || value < 1 || value > max) {
     throw new ConfigError(`${name}: expected an integer from 1 to ${max}`);
@@ -258,7 +266,7 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
       epochIntervalMs: positive('kt.epochIntervalMs', options.kt?.epochIntervalMs ?? SECOND),
       maxEpochAgeMs: positive('kt.maxEpochAgeMs', options.kt?.maxEpochAgeMs ?? 60 * MINUTE),
       keyFile: options.kt?.keyFile,
-      origin: options.kt?.origin,
+      origin: ktOrigin(options.kt?.origin),
     },
   };
 }

@@ -96,7 +96,11 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
   // The log's origin names the server by host, so it is known before the port is bound.
   const kt = config.kt.enabled
     ? await KeyTransparency.open({
-        databaseFile: join(config.dataDir, 'kt.sqlite'),
+        // Nodes sharing a PostgreSQL store share one log in it; one node keeps its own file.
+        storage:
+          typeof options.store === 'string'
+            ? { postgres: options.store }
+            : { sqliteFile: join(config.dataDir, 'kt.sqlite') },
         keyFile: config.kt.keyFile ?? join(config.dataDir, 'kt-keys.json'),
         origin:
           config.kt.origin ?? `${config.origin ? new URL(config.origin).host : config.host}/ghostproof-kt`,
@@ -107,10 +111,6 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
         now: config.clock,
       })
     : undefined;
-  if (kt && typeof options.store === 'string') {
-    // Several nodes share the store but not yet the log: each node runs its own (README).
-    log.warn({ event: 'kt-per-node' }, 'key transparency log is per node, not shared with other nodes');
-  }
   const ctx: ServiceContext = {
     config,
     store,
@@ -137,9 +137,14 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
       FAR_FUTURE,
     );
   }
-  const reconciled = await accounts.reconcileLog();
-  if (reconciled > 0)
-    log.warn({ event: 'account-log-reconciled', count: reconciled }, 'appended unlogged account versions');
+  if (kt?.shared) {
+    // A shared log's writer appends what any node accepted, on each of its ticks.
+    kt.reconcile = () => accounts.reconcileLog();
+  } else {
+    const reconciled = await accounts.reconcileLog();
+    if (reconciled > 0)
+      log.warn({ event: 'account-log-reconciled', count: reconciled }, 'appended unlogged account versions');
+  }
 
   let accepting = true;
   const handler = createHttpHandler({

@@ -41,6 +41,8 @@ export const serveFlags = {
   'web-root': { type: 'string' },
   store: { type: 'string' },
   bus: { type: 'string' },
+  'kt-keys': { type: 'string' },
+  'kt-origin': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -78,6 +80,11 @@ Options (environment variable in brackets; flags win):
                               several nodes (default: SQLite in the data directory) [${envNames.store}]
   --bus URL                   nats://host:port: reach devices connected to other nodes through
                               NATS (default: this process only) [${envNames.bus}]
+  --kt-keys FILE              the key transparency log's private keys (default: kt-keys.json in
+                              the data directory, made on first start); nodes sharing a store
+                              share one log, so give them all the same file [${envNames.ktKeys}]
+  --kt-origin NAME            the log's name in its checkpoints (default: HOST/ghostproof-kt, or
+                              the --origin host); the same on every node [${envNames.ktOrigin}]
   -h, --help                  show this help
 
 Stops gracefully on SIGTERM or SIGINT.`;
@@ -176,6 +183,8 @@ export function serveSettings(args: readonly string[], env: ServeEnv): ServeSett
   if (bus !== undefined && !/^nats:\/\//.test(bus)) {
     throw new UsageError(`--bus: expected a nats:// URL, got "${bus}"`);
   }
+  const ktKeys = values['kt-keys'] ?? env.ktKeys;
+  const ktOrigin = values['kt-origin'] ?? env.ktOrigin;
   const options: Omit<ServerOptions, 'log' | 'signal'> = {
     dataDir: resolve(values.data ?? env.data ?? './data'),
     host: values.host ?? env.host ?? '127.0.0.1',
@@ -206,6 +215,9 @@ export function serveSettings(args: readonly string[], env: ServeEnv): ServeSett
     ...(webRoot ? { webRoot: resolve(webRoot) } : {}),
     ...(store ? { store } : {}),
     ...(bus ? { bus } : {}),
+    ...(ktKeys || ktOrigin
+      ? { kt: { ...(ktKeys ? { keyFile: resolve(ktKeys) } : {}), ...(ktOrigin ? { origin: ktOrigin } : {}) } }
+      : {}),
   };
   if (options.origin !== undefined) {
     try {

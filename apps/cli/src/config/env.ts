@@ -20,6 +20,8 @@ export interface ServeEnv {
   readonly webRoot?: string;
   readonly store?: string;
   readonly bus?: string;
+  readonly ktKeys?: string;
+  readonly ktOrigin?: string;
 }
 
 export const envNames: Record<keyof ServeEnv, string> = {
@@ -41,6 +43,8 @@ export const envNames: Record<keyof ServeEnv, string> = {
   webRoot: 'GHOSTPROOF_WEB_ROOT',
   store: 'GHOSTPROOF_STORE',
   bus: 'GHOSTPROOF_BUS',
+  ktKeys: 'GHOSTPROOF_KT_KEYS',
+  ktOrigin: 'GHOSTPROOF_KT_ORIGIN',
 };
 
 export function readServeEnv(env: NodeJS.ProcessEnv): ServeEnv {

@@ -302,7 +302,11 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       sendProtobuf(res, 200, encodeResponse(KtKeysResponseSchema, requireKt().publicKeys));
     },
     async ktCheckpoint({ res }) {
-      sendProtobuf(res, 200, encodeResponse(KtCheckpointResponseSchema, { note: requireKt().checkpoint }));
+      sendProtobuf(
+        res,
+        200,
+        encodeResponse(KtCheckpointResponseSchema, { note: await requireKt().checkpoint() }),
+      );
     },
     async ktLookup(call) {
       const username = usernameParam(call.params.username!);

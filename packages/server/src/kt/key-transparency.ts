@@ -2,27 +2,44 @@
 // device-list change, deletion) is appended to the KT log, epochs are published on a timer,
 // and proofs are served to clients and auditors. It is the server's AccountLog: it records
 // each update in the server store (as the interim log did) and then appends it to the KT
-// log, idempotently, so that the startup reconciliation can replay unconfirmed versions.
-import type { KtLogOperator } from '@ghostproof/kt';
+// log, idempotently, so that reconciliation can replay unconfirmed versions.
+//
+// One node keeps its log in a SQLite file of its own and is always its writer. Several nodes
+// share one log in their PostgreSQL database (postgres-kt-store.ts): the node holding the
+// writer's lease appends and publishes, and on every tick also appends the updates other
+// nodes accepted (the `reconcile` hook: accounts whose version is not yet logged); the others
+// are followers that catch up from the database before each answer, so any node serves
+// reads, and a follower's `append` resolves once the writer logged the update. When the
+// writer's connection ends (the node died, its backend was terminated), its lock is released,
+// the next follower to tick takes the lease, replays the log from the database, and carries
+// on; the node that lost it reopens as a follower.
+import { ApiError } from '@ghostproof/api';
+import type { KtLogOperator, KtStore } from '@ghostproof/kt';
 import { KtLogOperator as Operator, formatNoteVerifierKey } from '@ghostproof/kt';
-import type { Logger } from '../logger.js';
+import { describeError, type Logger } from '../logger.js';
 import type { AccountLog, AccountUpdate } from '../services/account-log.js';
 import { StoreAccountLog } from '../services/account-log.js';
 import type { Store } from '../storage/store.js';
-import { loadOrCreateKtKeys } from './kt-keys.js';
+import { loadOrCreateKtKeys, type KtKeys } from './kt-keys.js';
+import { PostgresKtStore } from './postgres-kt-store.js';
 import { SqliteKtStore } from './sqlite-kt-store.js';
 
 export interface KeyTransparencyOptions {
-  /** SQLite file of the log (kept apart from the server's database). */
-  readonly databaseFile: string;
+  /**
+   * Where the log lives: a SQLite file of its own beside the server's database (one node),
+   * or the PostgreSQL database several nodes share (a postgres:// URL).
+   */
+  readonly storage: { readonly sqliteFile: string } | { readonly postgres: string };
   /** File holding the log's signing key and VRF key (created on first start, mode 0600). */
   readonly keyFile: string;
   /** The log's origin: the checkpoint's first line and the signing key's name. */
   readonly origin: string;
-  /** How often pending updates are published as an epoch. */
+  /** How often pending updates are published as an epoch (and a shared log's nodes tick). */
   readonly epochIntervalMs: number;
   /** An epoch is published at least this often even without updates (fresh checkpoints). */
   readonly maxEpochAgeMs: number;
+  /** How long a follower's append waits for the writer to log the update. */
+  readonly followerAppendWaitMs?: number;
   readonly store: Store;
   readonly log: Logger;
   readonly now: () => number;
@@ -30,15 +47,29 @@ export interface KeyTransparencyOptions {
 
 /** The value logged for a deleted account: no device list. */
 const DELETED = new Uint8Array(0);
+/** How often a follower's append looks whether the writer has logged its update. */
+const FOLLOWER_POLL_MS = 50;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function notReady(): ApiError {
+  return new ApiError('unavailable', 'key transparency: the log is not open yet', { retryAfterMs: 1000 });
+}
 
 export class KeyTransparency implements AccountLog {
   private queue: Promise<unknown> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastPublished: number;
+  /** Undefined while (re)opening: after losing the lease, or when the database was away. */
+  private current: KtLogOperator | undefined;
+  private ticking: Promise<void> | undefined;
+  private closed = false;
+  /** Set by the server once its account service exists: appends what other nodes accepted. */
+  reconcile: (() => Promise<number>) | undefined;
 
   private constructor(
-    readonly operator: KtLogOperator,
-    private readonly ktStore: SqliteKtStore,
+    private readonly keys: KtKeys,
+    private readonly ktStore: SqliteKtStore | PostgresKtStore,
     private readonly interim: StoreAccountLog,
     private readonly options: KeyTransparencyOptions,
   ) {
@@ -47,18 +78,53 @@ export class KeyTransparency implements AccountLog {
 
   static async open(options: KeyTransparencyOptions): Promise<KeyTransparency> {
     const keys = loadOrCreateKtKeys(options.keyFile);
-    const ktStore = new SqliteKtStore(options.databaseFile);
-    const operator = await Operator.open({
-      store: ktStore,
-      origin: options.origin,
-      signingKey: keys.signingKey,
-      vrfSecretKey: keys.vrfSecretKey,
-      now: options.now,
-    });
-    const kt = new KeyTransparency(operator, ktStore, new StoreAccountLog(options.store), options);
-    kt.timer = setInterval(() => void kt.publishIfDue(), options.epochIntervalMs);
+    // The store reports a lost lease to the instance built around it.
+    const built: { kt?: KeyTransparency } = {};
+    const ktStore =
+      'postgres' in options.storage
+        ? await PostgresKtStore.open({
+            connectionString: options.storage.postgres,
+            onLeaseLost: () => built.kt?.leaseLost(),
+          })
+        : new SqliteKtStore(options.storage.sqliteFile);
+    const kt = new KeyTransparency(keys, ktStore, new StoreAccountLog(options.store), options);
+    built.kt = kt;
+    try {
+      await kt.turn();
+    } catch (error) {
+      await kt.close();
+      throw error;
+    }
+    kt.timer = setInterval(() => void kt.tick(), options.epochIntervalMs);
     kt.timer.unref();
     return kt;
+  }
+
+  /** Whether several nodes share this log (through PostgreSQL). */
+  get shared(): boolean {
+    return this.ktStore instanceof PostgresKtStore;
+  }
+
+  /** Whether this node appends to and publishes the log now. */
+  get isWriter(): boolean {
+    return this.current?.isWriter ?? false;
+  }
+
+  /** The log operator this node runs now (tests and tools; it changes with the role). */
+  get operator(): KtLogOperator {
+    if (!this.current) throw notReady();
+    return this.current;
+  }
+
+  private openOperator(store: KtStore, follower: boolean): Promise<KtLogOperator> {
+    return Operator.open({
+      store,
+      origin: this.options.origin,
+      signingKey: this.keys.signingKey,
+      vrfSecretKey: this.keys.vrfSecretKey,
+      now: this.options.now,
+      follower,
+    });
   }
 
   /** Runs operator calls one at a time, in order. */
@@ -68,33 +134,123 @@ export class KeyTransparency implements AccountLog {
     return next;
   }
 
+  /**
+   * One turn of the timer (and the first, at open): takes the lease if it is free, reopens
+   * the operator if its role changed, catches a follower up, and on the writer appends what
+   * other nodes accepted and publishes an epoch when one is due. Never two at once.
+   */
+  tick(): Promise<void> {
+    this.ticking ??= this.turn()
+      .catch((error: unknown) => {
+        this.options.log.error(
+          { event: 'kt-tick-failed', err: describeError(error) },
+          'key transparency tick failed',
+        );
+      })
+      .finally(() => {
+        this.ticking = undefined;
+      });
+    return this.ticking;
+  }
+
+  private async turn(): Promise<void> {
+    if (this.closed) return;
+    const store = this.ktStore;
+    const writer = store instanceof PostgresKtStore ? await store.tryLease() : true;
+    const current = this.current;
+    if (current?.isWriter !== writer) {
+      await this.serial(async () => {
+        this.current = undefined;
+        this.current = await this.openOperator(store, !writer);
+      });
+      this.options.log.info({ event: writer ? 'kt-writer' : 'kt-follower' }, 'key transparency role');
+    } else if (!writer) {
+      await current.sync().catch((error: unknown) => {
+        // A follower that could not replay what it read is reopened from the store next tick.
+        if (this.current === current) this.current = undefined;
+        throw error;
+      });
+    }
+    if (!writer) return;
+    if (this.shared && this.reconcile) {
+      const appended = await this.reconcile();
+      if (appended > 0) this.options.log.info({ event: 'kt-reconciled', count: appended }, 'logged updates');
+    }
+    await this.publishIfDue();
+  }
+
+  /** The writer's connection ended: stop writing now, reopen as a follower on the next tick. */
+  private leaseLost(): void {
+    this.options.log.warn({ event: 'kt-lease-lost' }, 'key transparency writer lease lost');
+    if (this.current?.isWriter) this.current = undefined;
+    void this.tick();
+  }
+
   async append(update: AccountUpdate): Promise<void> {
     await this.interim.append(update);
+    const operator = this.operator;
+    if (!operator.isWriter) {
+      await this.awaitWriter(operator, update);
+      return;
+    }
     await this.serial(async () => {
-      const { label } = this.operator.vrf(update.username);
       const version = Number(update.version);
-      if (await this.ktStore.getUpdate(label, version)) return; // Already logged (a replay at startup).
-      const logged = await this.operator.append(update.username, update.signedDeviceList ?? DELETED);
-      if (logged.version !== version) {
-        this.options.log.error(
-          { event: 'kt-version-mismatch', expected: version, logged: logged.version },
-          'key transparency version differs from the account version',
-        );
-        throw new Error('key transparency: version mismatch');
+      const latest = operator.latestVersion(update.username);
+      if (version <= latest) return; // Already logged (a replay).
+      if (version > latest + 1) {
+        // Versions accepted but never logged (a crash, or another node's): in order, first.
+        for (const earlier of await this.options.store.accountUpdates(update.username)) {
+          if (earlier.version > BigInt(latest) && earlier.version < update.version) {
+            await this.appendOne(operator, earlier);
+          }
+        }
       }
+      await this.appendOne(operator, update);
     });
+  }
+
+  private async appendOne(operator: KtLogOperator, update: AccountUpdate): Promise<void> {
+    const logged = await operator.append(update.username, update.signedDeviceList ?? DELETED);
+    if (logged.version !== Number(update.version)) {
+      this.options.log.error(
+        { event: 'kt-version-mismatch', expected: Number(update.version), logged: logged.version },
+        'key transparency version differs from the account version',
+      );
+      throw new Error('key transparency: version mismatch');
+    }
+  }
+
+  /** A follower's append: the writer logs the update on its next tick; wait for it. */
+  private async awaitWriter(operator: KtLogOperator, update: AccountUpdate): Promise<void> {
+    const { label } = operator.vrf(update.username);
+    const wait = this.options.followerAppendWaitMs ?? Math.max(10_000, 5 * this.options.epochIntervalMs);
+    const deadline = Date.now() + wait;
+    for (;;) {
+      if (await this.ktStore.getUpdate(label, Number(update.version))) return;
+      if (Date.now() >= deadline || this.closed) {
+        throw new Error('key transparency: the log writer has not logged the update yet');
+      }
+      await sleep(FOLLOWER_POLL_MS);
+    }
   }
 
   /** Publishes an epoch when updates are pending, or when the last one is getting old. */
   async publishIfDue(): Promise<void> {
+    const operator = this.current;
+    if (!operator?.isWriter) return;
     const now = this.options.now();
-    if (this.operator.pendingCount === 0 && now - this.lastPublished < this.options.maxEpochAgeMs) return;
+    if (operator.pendingCount === 0 && now - this.lastPublished < this.options.maxEpochAgeMs) return;
     await this.publish().catch((error: unknown) => {
-      this.options.log.error({ event: 'kt-publish-failed', err: String(error) }, 'epoch publication failed');
+      this.options.log.error(
+        { event: 'kt-publish-failed', err: describeError(error) },
+        'epoch publication failed',
+      );
+      // The operator refuses to serve after a failed write: reopen it from the store.
+      if (this.current === operator) this.current = undefined;
     });
   }
 
-  /** Publishes an epoch now (tests and shutdown). */
+  /** Publishes an epoch now (tests and shutdown); only the writer can. */
   publish(): Promise<string> {
     return this.serial(async () => {
       const note = await this.operator.publishEpoch();
@@ -112,29 +268,54 @@ export class KeyTransparency implements AccountLog {
     };
   }
 
-  get checkpoint(): string {
-    return this.operator.checkpoint;
+  /**
+   * An operator up to date with the log: the writer's own, or a follower that has read what
+   * the writer committed. A client moving between nodes never sees the log go back.
+   */
+  private async fresh(): Promise<KtLogOperator> {
+    const operator = this.operator;
+    let size: number;
+    try {
+      size = await operator.sync();
+    } catch (error) {
+      throw new ApiError('unavailable', 'key transparency: the log is unavailable', {
+        retryAfterMs: 1000,
+        cause: error,
+      });
+    }
+    if (size === 0) throw notReady();
+    return operator;
   }
 
-  lookup(username: string): Promise<Uint8Array> {
-    return this.serial(() => this.operator.proveLookup(username));
+  async checkpoint(): Promise<string> {
+    return (await this.fresh()).checkpoint;
   }
 
-  monitor(username: string, fromVersion: number): Promise<Uint8Array> {
-    return this.serial(() => this.operator.proveMonitor(username, fromVersion));
+  async lookup(username: string): Promise<Uint8Array> {
+    const operator = await this.fresh();
+    return this.serial(() => operator.proveLookup(username));
   }
 
-  audit(fromSize: number, toSize: number): Promise<Uint8Array> {
-    return this.serial(() => this.operator.proveAudit(fromSize, toSize));
+  async monitor(username: string, fromVersion: number): Promise<Uint8Array> {
+    const operator = await this.fresh();
+    return this.serial(() => operator.proveMonitor(username, fromVersion));
   }
 
-  consistency(fromSize: number, toSize: number): Promise<Uint8Array> {
-    return this.serial(async () => this.operator.proveConsistency(fromSize, toSize));
+  async audit(fromSize: number, toSize: number): Promise<Uint8Array> {
+    const operator = await this.fresh();
+    return this.serial(() => operator.proveAudit(fromSize, toSize));
+  }
+
+  async consistency(fromSize: number, toSize: number): Promise<Uint8Array> {
+    const operator = await this.fresh();
+    return this.serial(async () => operator.proveConsistency(fromSize, toSize));
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    await this.ticking;
     await this.queue;
-    this.ktStore.close();
+    await this.ktStore.close();
   }
 }

@@ -1,0 +1,234 @@
+// One key transparency log shared by two nodes on a fresh PostgreSQL database: one node at a
+// time writes it (a lease: an advisory lock on a connection of its own), any node serves
+// proofs, a device moving between nodes sees one log that only grows, and when the writer's
+// connection ends the other node takes over without forking the log.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { routes } from '@ghostproof/api';
+import { auditLog, HttpApi, MemoryClientStore, Messenger, type MessengerOptions } from '@ghostproof/client';
+import { nodeWebSocket } from '@ghostproof/client/node';
+import {
+  KtLogOperator,
+  openCheckpoint,
+  parseNoteVerifierKey,
+  verifyConsistencyProof,
+  verifyLookupProof,
+  type KtTrustAnchor,
+} from '@ghostproof/kt';
+import { NatsBus } from '../src/bus/nats.js';
+import { loadOrCreateKtKeys } from '../src/kt/kt-keys.js';
+import { KT_WRITER_LOCK, PostgresKtStore } from '../src/kt/postgres-kt-store.js';
+import { startServer, type Harness } from './helpers/harness.js';
+import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+
+const NATS_URL = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
+const TICK_MS = 100;
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('one key transparency log shared by two nodes', () => {
+  let db: TestDatabase;
+  let keyDir: string;
+  let busA: NatsBus;
+  let busB: NatsBus;
+  let nodeA: Harness;
+  let nodeB: Harness;
+  const people: Messenger[] = [];
+
+  const options = (serverUrl: string, store = new MemoryClientStore()): MessengerOptions => ({
+    serverUrl,
+    store,
+    createSocket: nodeWebSocket,
+  });
+
+  async function register(node: Harness, name: string): Promise<{ m: Messenger; store: MemoryClientStore }> {
+    const store = new MemoryClientStore();
+    const m = await Messenger.register(options(node.url, store), `${name}${randomBytes(3).toString('hex')}`);
+    people.push(m);
+    await m.connect();
+    return { m, store };
+  }
+
+  async function anchorOf(node: Harness): Promise<KtTrustAnchor> {
+    const keys = await new HttpApi(node.url).call(routes.ktKeys);
+    return { logKey: parseNoteVerifierKey(keys.logKey), vrfPublicKey: keys.vrfPublicKey };
+  }
+
+  before(async () => {
+    db = await createTestDatabase();
+    keyDir = mkdtempSync(join(tmpdir(), 'ghostproof-kt-keys-'));
+    const subjectPrefix = `ghostproof-test-${randomBytes(6).toString('hex')}`;
+    busA = await NatsBus.connect({ servers: NATS_URL, subjectPrefix });
+    busB = await NatsBus.connect({ servers: NATS_URL, subjectPrefix });
+    const kt = { keyFile: join(keyDir, 'kt-keys.json'), epochIntervalMs: TICK_MS };
+    nodeA = await startServer({ store: db.url, bus: busA, kt });
+    nodeB = await startServer({ store: db.url, bus: busB, kt });
+  });
+
+  after(async () => {
+    for (const m of people) await m.close();
+    await nodeA.stop();
+    await nodeB.stop();
+    await busA.close();
+    await busB.close();
+    await db.drop();
+    rmSync(keyDir, { recursive: true, force: true });
+  });
+
+  it('has one writer: the first node to start; the other follows', () => {
+    assert.equal(nodeA.server.kt!.isWriter, true);
+    assert.equal(nodeB.server.kt!.isWriter, false);
+  });
+
+  it('logs accounts registered through either node; each node proves the other’s', async () => {
+    // Registering through the follower resolves once the writer has logged the account.
+    const alice = await register(nodeB, 'alice');
+    const bob = await register(nodeA, 'bob');
+    assert.deepEqual(await anchorOf(nodeA), await anchorOf(nodeB));
+    // What a user sees: each can look the other up (KT-proven lists) through their own node.
+    assert.equal((await alice.m.lookup(bob.m.username)).username, bob.m.username);
+    assert.equal((await bob.m.lookup(alice.m.username)).username, alice.m.username);
+    // And a conversation across nodes starts (key packages, Welcome over NATS).
+    const id = await alice.m.direct(bob.m.username);
+    await alice.m.sendText(id, 'hello across nodes');
+    await until('bob has the message', async () =>
+      (await bob.m.messages(id).catch(() => [])).some((m) => m.text === 'hello across nodes'),
+    );
+  });
+
+  it('a follower answers from the newest epoch, not from the one it last read', async () => {
+    const carol = await register(nodeA, 'carol');
+    await nodeA.server.kt!.publish();
+    const anchor = await anchorOf(nodeA);
+    const token = await (
+      carol.m as unknown as { sessionToken: (r: boolean) => Promise<Uint8Array> }
+    ).sessionToken(false);
+    const fromA = verifyLookupProof(
+      anchor,
+      carol.m.username,
+      (await new HttpApi(nodeA.url).call(routes.ktLookup, { params: { username: carol.m.username }, token }))
+        .proof,
+    );
+    // Asked right after the writer published, node B proves the same epoch (no tick waited).
+    const fromB = verifyLookupProof(
+      anchor,
+      carol.m.username,
+      (await new HttpApi(nodeB.url).call(routes.ktLookup, { params: { username: carol.m.username }, token }))
+        .proof,
+    );
+    assert.equal(fromB.version, 1);
+    assert.equal(fromB.checkpoint.size, fromA.checkpoint.size);
+    // Negative control: a follower that does not catch up before answering is behind.
+    const keys = loadOrCreateKtKeys(join(keyDir, 'kt-keys.json'));
+    const store = await PostgresKtStore.open({ connectionString: db.url });
+    try {
+      const stale = await KtLogOperator.open({
+        store,
+        origin: nodeA.server.kt!.publicKeys.origin,
+        signingKey: keys.signingKey,
+        vrfSecretKey: keys.vrfSecretKey,
+        follower: true,
+      });
+      await register(nodeB, 'dave');
+      await nodeA.server.kt!.publish();
+      const behind = verifyLookupProof(anchor, carol.m.username, await stale.proveLookup(carol.m.username));
+      const current = verifyLookupProof(
+        anchor,
+        carol.m.username,
+        (
+          await new HttpApi(nodeB.url).call(routes.ktLookup, {
+            params: { username: carol.m.username },
+            token,
+          })
+        ).proof,
+      );
+      assert.ok(behind.checkpoint.size < current.checkpoint.size);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses to start a node whose key file differs from the shared log’s', async () => {
+    const otherKeys = mkdtempSync(join(tmpdir(), 'ghostproof-kt-keys-'));
+    try {
+      await assert.rejects(
+        startServer({ store: db.url, kt: { keyFile: join(otherKeys, 'kt-keys.json') } }),
+        /not signed by the log key/,
+      );
+    } finally {
+      rmSync(otherKeys, { recursive: true, force: true });
+    }
+  });
+
+  const writerOf = () => [nodeA, nodeB].filter((n) => n.server.kt!.isWriter);
+  const following = (n: Harness) => {
+    try {
+      return !n.server.kt!.isWriter && n.server.kt!.operator.size > 0;
+    } catch {
+      return false; // Reopening.
+    }
+  };
+
+  it('carries on with one writer and one log when the writer’s connection ends or its node stops', async () => {
+    const anchor = await anchorOf(nodeA);
+    const before = await auditLog(new HttpApi(nodeB.url));
+    const erin = await register(nodeA, 'erin');
+    // The writer's backend is terminated (as when its connection breaks: the lock goes with
+    // it). Whichever node ticks first takes the lease; the other follows.
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks
+         WHERE locktype = 'advisory' AND objid = $1 AND granted AND database =
+           (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        [KT_WRITER_LOCK],
+      );
+      assert.equal(rowCount, 1);
+    } finally {
+      await admin.end();
+    }
+    await until('one node writes and the other follows', () => {
+      const writers = writerOf();
+      return writers.length === 1 && following(writers[0] === nodeA ? nodeB : nodeA);
+    });
+    const frank = await register(nodeA, 'frank');
+    const gina = await register(nodeB, 'gina');
+    assert.equal((await erin.m.lookup(frank.m.username)).username, frank.m.username);
+    assert.equal((await frank.m.lookup(gina.m.username)).username, gina.m.username);
+
+    // The writer's node stops (its lock is released with its connection): the other takes over.
+    const stopped = writerOf()[0]!;
+    const survivor = stopped === nodeA ? nodeB : nodeA;
+    await stopped.server.close();
+    await until('the surviving node writes the log', () => survivor.server.kt!.isWriter);
+    const hana = await register(survivor, 'hana');
+    assert.equal((await hana.m.lookup(gina.m.username)).username, gina.m.username);
+    // Back up, the stopped node follows the log the survivor kept writing.
+    await stopped.restart();
+    await until('the restarted node follows', () => following(stopped));
+    assert.equal(survivor.server.kt!.isWriter, true);
+
+    // The log after both failovers extends the one before: an auditor that saw it before
+    // carries on, through either node, without a fork.
+    const afterwards = await auditLog(new HttpApi(stopped.url), before.state);
+    assert.ok(afterwards.toSize > before.toSize);
+    const older = openCheckpoint(before.state.checkpoint, anchor.logKey);
+    const newest = (await new HttpApi(survivor.url).call(routes.ktCheckpoint)).note;
+    const proof = await new HttpApi(stopped.url).call(routes.ktConsistency, {
+      params: { from: String(older.size), to: String(openCheckpoint(newest, anchor.logKey).size) },
+    });
+    verifyConsistencyProof(anchor, older, newest, proof.proof);
+  });
+});
