@@ -50,6 +50,14 @@ const DELETED = new Uint8Array(0);
 /** How often a follower's append looks whether the writer has logged its update. */
 const FOLLOWER_POLL_MS = 50;
 
+interface Waiter {
+  readonly label: Uint8Array;
+  readonly version: number;
+  readonly deadline: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function notReady(): ApiError {
@@ -64,6 +72,9 @@ export class KeyTransparency implements AccountLog {
   private current: KtLogOperator | undefined;
   private ticking: Promise<void> | undefined;
   private closed = false;
+  /** A follower's appends waiting for the writer to log them, and the loop looking for them. */
+  private waiting: Waiter[] = [];
+  private polling: Promise<void> | undefined;
   /** Set by the server once its account service exists: appends what other nodes accepted. */
   reconcile: (() => Promise<number>) | undefined;
 
@@ -220,17 +231,46 @@ export class KeyTransparency implements AccountLog {
     }
   }
 
-  /** A follower's append: the writer logs the update on its next tick; wait for it. */
-  private async awaitWriter(operator: KtLogOperator, update: AccountUpdate): Promise<void> {
-    const { label } = operator.vrf(update.username);
+  /**
+   * A follower's append: the writer logs the update on its next tick; wait for it. All the
+   * appends waiting on this node are looked for together, in one query per poll.
+   */
+  private awaitWriter(operator: KtLogOperator, update: AccountUpdate): Promise<void> {
     const wait = this.options.followerAppendWaitMs ?? Math.max(10_000, 5 * this.options.epochIntervalMs);
-    const deadline = Date.now() + wait;
-    for (;;) {
-      if (await this.ktStore.getUpdate(label, Number(update.version))) return;
-      if (Date.now() >= deadline || this.closed) {
-        throw new Error('key transparency: the log writer has not logged the update yet');
-      }
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({
+        label: operator.vrf(update.username).label,
+        version: Number(update.version),
+        deadline: Date.now() + wait,
+        resolve,
+        reject,
+      });
+      this.polling ??= this.pollWaiting().finally(() => {
+        this.polling = undefined;
+      });
+    });
+  }
+
+  private async pollWaiting(): Promise<void> {
+    const store = this.ktStore;
+    if (!(store instanceof PostgresKtStore)) return;
+    while (this.waiting.length > 0) {
       await sleep(FOLLOWER_POLL_MS);
+      const batch = this.waiting;
+      this.waiting = [];
+      let found: boolean[];
+      try {
+        found = await store.logged(batch);
+      } catch {
+        found = batch.map(() => false); // The database is away: look again, until the deadline.
+      }
+      const now = Date.now();
+      batch.forEach((waiter, i) => {
+        if (found[i]) waiter.resolve();
+        else if (now >= waiter.deadline || this.closed) {
+          waiter.reject(new Error('key transparency: the log writer has not logged the update yet'));
+        } else this.waiting.push(waiter);
+      });
     }
   }
 
@@ -315,6 +355,7 @@ export class KeyTransparency implements AccountLog {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
+    await this.polling;
     await this.queue;
     await this.ktStore.close();
   }

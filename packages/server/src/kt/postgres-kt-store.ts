@@ -252,6 +252,19 @@ export class PostgresKtStore implements KtStore {
     return rows[0] && toUpdate(rows[0]);
   }
 
+  /** Which of `wanted` (label, version) are in the log, pending or published: one query. */
+  async logged(wanted: readonly { label: Uint8Array; version: number }[]): Promise<boolean[]> {
+    if (wanted.length === 0) return [];
+    const { rows } = await this.pool.query<{ i: number }>(
+      `SELECT w.i FROM unnest($1::bytea[], $2::integer[]) WITH ORDINALITY AS w(label, version, i)
+       JOIN kt_updates u ON u.label = w.label AND u.version = w.version`,
+      [wanted.map((w) => blob(w.label)), wanted.map((w) => w.version)],
+    );
+    const found = wanted.map(() => false);
+    for (const row of rows) found[Number(row.i) - 1] = true;
+    return found;
+  }
+
   /** Releases the lease (ending its connection) and the read connections. */
   async close(): Promise<void> {
     const lease = this.lease;
