@@ -96,6 +96,9 @@ describe('one key transparency log shared by two nodes', () => {
     const alice = await register(nodeB, 'alice');
     const bob = await register(nodeA, 'bob');
     assert.deepEqual(await anchorOf(nodeA), await anchorOf(nodeB));
+    // Several at once through the follower: the writer logs them all on one tick.
+    const crowd = await Promise.all(['ivy', 'jon', 'kim', 'lea'].map((name) => register(nodeB, name)));
+    for (const { m } of crowd) assert.equal((await bob.m.lookup(m.username)).username, m.username);
     // What a user sees: each can look the other up (KT-proven lists) through their own node.
     assert.equal((await alice.m.lookup(bob.m.username)).username, bob.m.username);
     assert.equal((await bob.m.lookup(alice.m.username)).username, alice.m.username);
