@@ -85,8 +85,18 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
             onFlush,
           });
   // A bus given as a URL is this server's to close; one given as an object is the caller's.
-  const ownBus =
-    typeof options.bus === 'string' ? await NatsBus.connect({ servers: options.bus }) : undefined;
+  // What start-up opened is closed again if a later step fails (a bad key file, say).
+  const closeOpened = async () => {
+    if (typeof options.store !== 'object') await store.close().catch(() => {});
+    await ownBus?.close().catch(() => {});
+  };
+  let ownBus: NatsBus | undefined;
+  try {
+    ownBus = typeof options.bus === 'string' ? await NatsBus.connect({ servers: options.bus }) : undefined;
+  } catch (error) {
+    await closeOpened();
+    throw error;
+  }
   const bus: DeliveryBus = typeof options.bus === 'object' ? options.bus : (ownBus ?? new LocalBus());
   const scheme = config.tls ? 'https' : 'http';
   let boundPort = config.port;
@@ -94,23 +104,31 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
     `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${boundPort}`;
   const origin = () => config.origin ?? baseUrl();
   // The log's origin names the server by host, so it is known before the port is bound.
-  const kt = config.kt.enabled
-    ? await KeyTransparency.open({
-        // Nodes sharing a PostgreSQL store share one log in it; one node keeps its own file.
-        storage:
-          typeof options.store === 'string'
-            ? { postgres: options.store }
-            : { sqliteFile: join(config.dataDir, 'kt.sqlite') },
-        keyFile: config.kt.keyFile ?? join(config.dataDir, 'kt-keys.json'),
-        origin:
-          config.kt.origin ?? `${config.origin ? new URL(config.origin).host : config.host}/ghostproof-kt`,
-        epochIntervalMs: config.kt.epochIntervalMs,
-        maxEpochAgeMs: config.kt.maxEpochAgeMs,
-        store,
-        log: createLogger(root, 'server:kt'),
-        now: config.clock,
-      })
-    : undefined;
+  const openKt = () =>
+    config.kt.enabled
+      ? KeyTransparency.open({
+          // Nodes sharing a PostgreSQL store share one log in it; one node keeps its own file.
+          storage:
+            typeof options.store === 'string'
+              ? { postgres: options.store }
+              : { sqliteFile: join(config.dataDir, 'kt.sqlite') },
+          keyFile: config.kt.keyFile ?? join(config.dataDir, 'kt-keys.json'),
+          origin:
+            config.kt.origin ?? `${config.origin ? new URL(config.origin).host : config.host}/ghostproof-kt`,
+          epochIntervalMs: config.kt.epochIntervalMs,
+          maxEpochAgeMs: config.kt.maxEpochAgeMs,
+          store,
+          log: createLogger(root, 'server:kt'),
+          now: config.clock,
+        })
+      : undefined;
+  let kt: KeyTransparency | undefined;
+  try {
+    kt = await openKt();
+  } catch (error) {
+    await closeOpened();
+    throw error;
+  }
   const ctx: ServiceContext = {
     config,
     store,
