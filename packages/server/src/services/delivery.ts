@@ -167,8 +167,9 @@ export class DeliveryService {
     }
   }
 
-  async pending(mailbox: MailboxKey, afterSeq: number, limit: number): Promise<StoredDelivery[]> {
-    return this.ctx.store.pendingDeliveries(mailbox, afterSeq, limit, this.ctx.now());
+  /** Undelivered entries of a mailbox, oldest first, except those at `excluding`. */
+  async pending(mailbox: MailboxKey, limit: number, excluding: readonly number[]): Promise<StoredDelivery[]> {
+    return this.ctx.store.pendingDeliveries(mailbox, 0, limit, this.ctx.now(), excluding);
   }
 
   async ack(mailbox: MailboxKey, messageIds: readonly Uint8Array[]): Promise<number> {

@@ -1116,6 +1116,7 @@ export class PostgresStore implements Store {
     afterSeq: number,
     limit: number,
     now: number,
+    excluding: readonly number[] = [],
   ): Promise<StoredDelivery[]> {
     const { rows } = await this.reads.query<{
       seq: number;
@@ -1127,8 +1128,9 @@ export class PostgresStore implements Store {
       `SELECT m.seq, m.tag, m.kind, m.body, m.received_at FROM mailbox_entries e
        JOIN messages m ON m.seq = e.message_seq
        WHERE e.account_id = $1 AND e.device_id = $2 AND e.message_seq > $3 AND m.expires_at > $4
+         AND NOT (e.message_seq = ANY($6::bigint[]))
        ORDER BY e.message_seq LIMIT $5`,
-      [mailbox.accountId, mailbox.deviceId, afterSeq, now, limit],
+      [mailbox.accountId, mailbox.deviceId, afterSeq, now, limit, excluding],
     );
     return rows.map((r) => ({
       seq: r.seq,

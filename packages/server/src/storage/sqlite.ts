@@ -266,6 +266,7 @@ export class SqliteStore implements Store {
         `SELECT m.seq, m.tag, m.kind, m.body, m.received_at FROM mailbox_entries e
          JOIN messages m ON m.seq = e.message_seq
          WHERE e.account_id = ? AND e.device_id = ? AND e.message_seq > ? AND m.expires_at > ?
+           AND e.message_seq NOT IN (SELECT value FROM json_each(?))
          ORDER BY e.message_seq LIMIT ?`,
       ),
       deleteEntry: db.prepare(
@@ -794,9 +795,17 @@ export class SqliteStore implements Store {
     afterSeq: number,
     limit: number,
     now: number,
+    excluding: readonly number[] = [],
   ): Promise<StoredDelivery[]> {
     return (
-      this.s.pending.all(mailbox.accountId, mailbox.deviceId, afterSeq, now, limit) as {
+      this.s.pending.all(
+        mailbox.accountId,
+        mailbox.deviceId,
+        afterSeq,
+        now,
+        JSON.stringify(excluding),
+        limit,
+      ) as {
         seq: number;
         tag: Buffer;
         kind: number;

@@ -234,12 +234,19 @@ export interface Store {
   storeMessage(input: MessageInput): Promise<AcceptedSend>;
   /** Epoch compare-and-set; commit, Welcome and routing-list change in one transaction. */
   sequenceCommit(input: CommitInput): Promise<AcceptedSend>;
-  /** Undelivered entries of a mailbox after `afterSeq`, oldest first. */
+  /**
+   * Undelivered entries of a mailbox after `afterSeq`, oldest first, leaving out the
+   * positions in `excluding` (what the caller's connection already sent). With several
+   * nodes an entry can become visible after one with a higher position, so a reader that
+   * must not miss one reads from 0 and excludes what it sent rather than reading after the
+   * highest position it saw.
+   */
   pendingDeliveries(
     mailbox: MailboxKey,
     afterSeq: number,
     limit: number,
     now: number,
+    excluding?: readonly number[],
   ): Promise<StoredDelivery[]>;
   /** Deletes acknowledged entries of this mailbox only; returns how many existed. */
   ack(mailbox: MailboxKey, messageIds: readonly Uint8Array[]): Promise<number>;

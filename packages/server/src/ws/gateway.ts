@@ -75,10 +75,17 @@ class Connection implements MailboxListener {
   private authenticating = false;
   private readonly authTimer: NodeJS.Timeout;
   private unsubscribe: (() => void) | undefined;
-  /** Highest mailbox position sent on this connection. */
+  /** Highest mailbox position sent on this connection: a notice above it was never sent here. */
   private cursor = 0;
-  /** Deliveries sent and not acknowledged, by hex message id. */
-  private readonly inFlight = new Set<string>();
+  /**
+   * Deliveries sent on this connection whose entries may still be stored (not acknowledged,
+   * or acknowledged and not yet deleted), by hex message id, with their mailbox positions.
+   * Mailbox reads leave these out; it is also the window, so it never holds more than
+   * `deliveryWindow` entries.
+   */
+  private readonly unsettled = new Map<string, number>();
+  /** Set while a mailbox read is in progress: acknowledgements settle after it returns. */
+  private settleAfterRead: string[] | undefined;
   private pumping = false;
   /** Set when a delivery could not be sent live; the pump catches up from storage. */
   private behind = false;
@@ -228,10 +235,14 @@ class Connection implements MailboxListener {
       case 'sendCommit':
         return accepted(await delivery.sendCommit(session, body.value));
       case 'ack': {
-        for (const id of body.value.messageIds) this.inFlight.delete(Buffer.from(id).toString('hex'));
-        const count = await delivery.ack(session, body.value.messageIds);
-        if (this.behind) void this.pump();
-        return { case: 'acked', value: { count } };
+        try {
+          const count = await delivery.ack(session, body.value.messageIds);
+          return { case: 'acked', value: { count } };
+        } finally {
+          // Deleted (or, if the write failed, still stored and free to be sent again).
+          this.settle(body.value.messageIds.map((id) => Buffer.from(id).toString('hex')));
+          if (this.behind) void this.pump();
+        }
       }
       default:
         throw new ApiError('malformed', 'frame: unknown body');
@@ -266,24 +277,45 @@ class Connection implements MailboxListener {
 
   // ---- delivery ------------------------------------------------------------------------
 
-  private sendDelivery(seq: number, messageId: Uint8Array, frame: Uint8Array): void {
+  /** Sends a delivery unless this connection already did; returns whether it sent it. */
+  private sendDelivery(seq: number, messageId: Uint8Array, frame: Uint8Array): boolean {
+    const id = Buffer.from(messageId).toString('hex');
+    if (this.unsettled.has(id)) return false;
     this.cursor = Math.max(this.cursor, seq);
-    this.inFlight.add(Buffer.from(messageId).toString('hex'));
+    this.unsettled.set(id, seq);
     this.gateway.metrics.delivered.inc();
     this.send(frame);
+    return true;
+  }
+
+  /** Acknowledged entries are gone from storage: reads need not leave them out any more. */
+  private settle(ids: readonly string[]): void {
+    // A read in progress may have started before the deletion: it must still leave them out.
+    if (this.settleAfterRead) this.settleAfterRead.push(...ids);
+    else for (const id of ids) this.unsettled.delete(id);
   }
 
   deliver(notice: DeliveryNotice): void {
-    if (notice.seq <= this.cursor) return;
-    if (this.pumping || this.behind || this.inFlight.size >= this.gateway.ctx.config.deliveryWindow) {
-      this.behind = true;
-      if (!this.pumping && this.inFlight.size < this.gateway.ctx.config.deliveryWindow) void this.pump();
+    const window = this.gateway.ctx.config.deliveryWindow;
+    if (notice.seq <= this.cursor) {
+      // Either sent here already, or stored by another node's transaction that committed
+      // after one with a higher position (or whose notice came late): only a read of the
+      // mailbox can tell an entry acknowledged since from one never sent.
+      if (this.unsettled.has(Buffer.from(notice.messageId).toString('hex'))) return;
+    } else if (!this.pumping && !this.behind && this.unsettled.size < window) {
+      this.sendDelivery(notice.seq, notice.messageId, notice.frame);
       return;
     }
-    this.sendDelivery(notice.seq, notice.messageId, notice.frame);
+    this.behind = true;
+    if (!this.pumping && this.unsettled.size < window) void this.pump();
   }
 
-  /** Reads the mailbox from storage after the cursor until it is drained or the window is full. */
+  /**
+   * Reads the mailbox from storage until it is drained or the window is full. It reads
+   * everything stored that this connection has not sent, not what lies after the cursor:
+   * with several nodes on one database, an entry can commit after one with a higher
+   * position, and reading after the cursor would skip it until the device reconnects.
+   */
   private async pump(): Promise<void> {
     if (this.pumping || !this.session) return;
     this.pumping = true;
@@ -291,19 +323,27 @@ class Connection implements MailboxListener {
     try {
       for (;;) {
         if (this.ws.readyState !== this.ws.OPEN) return;
-        const room = window - this.inFlight.size;
+        const room = window - this.unsettled.size;
         if (room <= 0) {
           this.behind = true;
           return;
         }
         const limit = Math.min(room, PUMP_BATCH);
         this.behind = false;
-        const batch = await this.gateway.delivery.pending(this.session, this.cursor, limit);
-        for (const d of batch) {
-          if (d.seq > this.cursor) this.sendDelivery(d.seq, d.messageId, deliveryFrame(d));
+        this.settleAfterRead = [];
+        let batch;
+        try {
+          batch = await this.gateway.delivery.pending(this.session, limit, [...this.unsettled.values()]);
+        } finally {
+          const settled = this.settleAfterRead;
+          this.settleAfterRead = undefined;
+          this.settle(settled);
         }
-        // A delivery noticed while reading sets `behind` again: read once more.
-        if (batch.length < limit && !this.behind) return;
+        let sent = 0;
+        for (const d of batch) if (this.sendDelivery(d.seq, d.messageId, deliveryFrame(d))) sent++;
+        // A delivery noticed while reading sets `behind` again: read once more. (A read that
+        // sent nothing new ends the loop too, rather than reading the same entries forever.)
+        if ((batch.length < limit || sent === 0) && !this.behind) return;
       }
     } catch (error) {
       this.gateway.log.error({ event: 'ws-pump-failed', err: describeError(error) }, 'mailbox read failed');
