@@ -9,9 +9,10 @@
 //                    conversation between clients of different nodes, so that every message
 //                    is stored by one node and delivered live through NATS by the other.
 // 1. Throughput: closed loop as in bench:relay (1,000 clients, 4 sends in flight each, 200-byte
-//    MLS messages into 3 1:1 groups per client, acks batched per turn); rounds interleaved,
-//    rotating the starting configuration; medians and ratios to raw. CPU per delivered
-//    message of the nodes, of this database's PostgreSQL backends and of nats-server.
+//    MLS messages into 3 1:1 groups per client, acks batched per turn), but 6 s rounds (see
+//    ROUND_MS); a half-length warm-up round of each, then rounds interleaved, rotating the
+//    starting configuration; medians and ratios to raw. CPU per delivered message of the
+//    nodes, of this database's PostgreSQL backends and of nats-server.
 // 2. Latency: open loop at one offered rate that every configuration carries on this machine
 //    (BENCH_CLUSTER_LATENCY_RATE, chosen from measured throughput: see docs/benchmarks.md),
 //    send to delivery; interleaved rounds, median of the rounds' p50 and p99.
@@ -21,7 +22,7 @@
 // stopped on exit, on failure and on SIGINT/SIGTERM. Writes bench/results/cluster.json.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -49,7 +50,10 @@ import { median, round, writeResults } from './stats.js';
 const env = process.env;
 const CLIENTS = Number(env.BENCH_CLIENTS ?? 1000);
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 5);
-const ROUND_MS = Number(env.BENCH_ROUND_MS ?? 3000);
+// Longer than bench:relay's 3 s: at saturation a PostgreSQL node commits everything queued
+// while its previous batch ran as one batch, so deliveries come in bursts of up to
+// CLIENTS × WINDOW about once a second, and a 3 s window counts two or three of them.
+const ROUND_MS = Number(env.BENCH_ROUND_MS ?? 6000);
 const WINDOW = Number(env.BENCH_WINDOW ?? 4);
 const GROUPS_PER_CLIENT = 3;
 const LATENCY_RATE = Number(env.BENCH_CLUSTER_LATENCY_RATE ?? 1000);
@@ -104,6 +108,27 @@ function sourceState(): { commit: string; packages_modified: boolean } {
   } catch {
     return { commit: 'unknown', packages_modified: true };
   }
+}
+
+/**
+ * The nats-server serving `url`, if it runs here: the one whose command line names its port
+ * (or names none, for the default 4222). Fault tests start nats-servers of their own.
+ */
+function natsServerPids(url: string): number[] {
+  const { hostname, port: given } = new URL(url);
+  if (hostname !== '127.0.0.1' && hostname !== 'localhost') return [];
+  const port = given === '' ? '4222' : given;
+  return pidsMatching('nats-server').filter((pid) => {
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      return false;
+    }
+    if (!args[0]?.endsWith('nats-server')) return false;
+    const at = args.findIndex((a) => a === '-p' || a === '--port');
+    return at === -1 ? port === '4222' : args[at + 1] === port;
+  });
 }
 
 // ---- the run ---------------------------------------------------------------------------------
@@ -199,7 +224,7 @@ async function main(): Promise<void> {
         'figures are per machine, not per node',
     );
 
-    const natsPids = pidsMatching('nats-server');
+    const natsPids = natsServerPids(NATS);
     const natsCpu = () => natsPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
     /** Accounts, connections and conversations of one Ghostproof configuration. */
@@ -286,7 +311,9 @@ async function main(): Promise<void> {
     // 1. Throughput: a warm-up round of each, then rounds in rotating order.
     const throughput = { window: WINDOW, roundMs: ROUND_MS };
     const rounds = new Map<Name, ThroughputResult[]>(NAMES.map((n) => [n, []]));
-    for (const c of configurations) await throughputRound(c.clients, c.setHandler, c.cpuMeters, throughput);
+    for (const c of configurations) {
+      await throughputRound(c.clients, c.setHandler, c.cpuMeters, { ...throughput, roundMs: ROUND_MS / 2 });
+    }
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     for (let r = 0; r < ROUNDS; r++) {
       for (let k = 0; k < configurations.length; k++) {
@@ -354,6 +381,7 @@ async function main(): Promise<void> {
       cpu_us_per_msg: cpuOf(name),
       rounds_msgs_per_s: rounds.get(name)!.map((r) => Math.round(r.rate)),
       rounds_p99_ms: latencies.get(name)!.map((l) => round(l.p99, 2)),
+      latency_delivered_of_offered: `${latencyOf(name).delivered} of ${latencyOf(name).expected}`,
       errors: errors[name],
     });
     const results = {
