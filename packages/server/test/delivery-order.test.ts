@@ -1,9 +1,11 @@
 // Two nodes in one process on one fresh PostgreSQL database, where positions in a mailbox
 // come from one sequence that every node draws from: an entry can become visible, and its
 // notice can arrive, after one with a higher position. A connected device still gets each
-// entry, once, without reconnecting. Negative control: with the gateway as it was (notices
-// at or below the highest position sent were dropped, and reads started after that
-// position), the first test gets only m2 and the second never gets m1.
+// entry, once, without reconnecting, also when the node that stored it died before
+// announcing it. Negative controls: with the gateway as it was (notices at or below the
+// highest position sent were dropped, and reads started after that position), the first test
+// gets only m2 and the second never gets m1; with a duplicate answered without announcing
+// what still waits, the third never gets the resent message.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -200,6 +202,59 @@ describe('delivery order across nodes on one PostgreSQL database', () => {
     } finally {
       await blocker.query('ROLLBACK').catch(() => {});
       await blocker.end();
+      await x.stop();
+      await y.stop();
+    }
+  });
+
+  it('a resend answered as a duplicate announces again what still waits (the first node died before it could)', async () => {
+    // Separate in-process buses: what x stores is not announced to bob on y, as if x had
+    // died between its commit and its notice. alice's client resends to y.
+    const x = await startServer({ store: db.url, kt: { enabled: false } });
+    const y = await startServer({ store: db.url, kt: { enabled: false } });
+    try {
+      const { groupId, aliceOnX, aliceOnY, bobOnY } = await aliceAndBob(x, y);
+      const clientId = randomId();
+      const message = privateMessage(groupId, 1n);
+      const first = await aliceOnX.ok('accepted', { case: 'sendMessage', value: { clientId, message } });
+      await bobOnY.expectNoMoreDeliveries(1, 300);
+      // Resent among new messages, twice: y stores them together in one statement.
+      const resend = () => aliceOnY.ok('accepted', { case: 'sendMessage', value: { clientId, message } });
+      const [again, twice, m2, m3] = await Promise.all([
+        resend(),
+        resend(),
+        send(aliceOnY, groupId),
+        send(aliceOnY, groupId),
+      ]);
+      assert.deepEqual([again.duplicate, twice.duplicate], [true, true]);
+      assert.equal(hex(again.messageId), hex(first.messageId));
+      await bobOnY.waitForDeliveries(4, 5000);
+      assert.deepEqual(
+        bobOnY.deliveries
+          .slice(1)
+          .map((d) => hex(d.messageId))
+          .sort(),
+        [first.messageId, m2, m3].map(hex).sort(),
+      );
+      assert.deepEqual(
+        bobOnY.deliveries.find((d) => hex(d.messageId) === hex(first.messageId))!.message,
+        message,
+      );
+      // Once only, and nothing once acknowledged.
+      await resend();
+      await bobOnY.expectNoMoreDeliveries(4, 300);
+      await bobOnY.ack([first.messageId]);
+      await resend();
+      await bobOnY.expectNoMoreDeliveries(4, 300);
+      // A resend on its own takes the other path through the store.
+      const lone = { clientId: randomId(), message: privateMessage(groupId, 1n) };
+      const m4 = await aliceOnX.ok('accepted', { case: 'sendMessage', value: lone });
+      await bobOnY.expectNoMoreDeliveries(4, 300);
+      await aliceOnY.ok('accepted', { case: 'sendMessage', value: lone });
+      await bobOnY.waitForDeliveries(5, 5000);
+      assert.equal(hex(bobOnY.deliveries[4]!.messageId), hex(m4.messageId));
+      for (const ws of [aliceOnX, aliceOnY, bobOnY]) await ws.close();
+    } finally {
       await x.stop();
       await y.stop();
     }

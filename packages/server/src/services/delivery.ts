@@ -147,7 +147,10 @@ export class DeliveryService {
     return accepted;
   }
 
-  /** Tells the bus about every new mailbox entry, with the delivery frame encoded once. */
+  /**
+   * Tells the bus about every new mailbox entry (and, for a resend, about the entries of the
+   * first send still waiting), with the delivery frame encoded once.
+   */
   private announce(accepted: AcceptedSend, bodies: Partial<Record<DeliveryKind, Uint8Array>>): void {
     for (const delivery of accepted.deliveries) {
       if (delivery.fanout.length === 0) continue;
@@ -159,7 +162,7 @@ export class DeliveryService {
         receivedAt: accepted.acceptedAt,
       };
       const frame = deliveryFrame(base);
-      this.ctx.metrics.accepted.inc({ kind: delivery.kind });
+      if (!accepted.duplicate) this.ctx.metrics.accepted.inc({ kind: delivery.kind });
       for (const { mailbox, seq } of delivery.fanout) {
         const notice: DeliveryNotice = { ...base, seq, frame };
         this.ctx.bus.publish(mailbox, notice);

@@ -746,9 +746,38 @@ export class PostgresStore implements Store {
     return this.names(this.reads, id, (await this.membership(this.reads, id, member)).epoch);
   }
 
+  /**
+   * The entries of an earlier send still waiting in mailboxes, to announce again: the node
+   * that stored them may have died before it announced them, and its client resent.
+   */
+  private async waiting(
+    db: pg.ClientBase,
+    kind: DeliveryKind,
+    messageIds: readonly Uint8Array[],
+  ): Promise<Map<number, AcceptedSend['deliveries'][number]>> {
+    const bySeq = new Map<number, { kind: DeliveryKind; messageId: Uint8Array; fanout: Fanout[] }>();
+    for (const messageId of messageIds) {
+      const seq = seqOf(messageId);
+      if (seq !== undefined) bySeq.set(seq, { kind, messageId, fanout: [] });
+    }
+    if (bySeq.size === 0) return bySeq;
+    const { rows } = await db.query<{ message_seq: number; account_id: number; device_id: number }>(
+      'SELECT message_seq, account_id, device_id FROM mailbox_entries WHERE message_seq = ANY($1::bigint[])',
+      [[...bySeq.keys()]],
+    );
+    for (const r of rows) {
+      bySeq.get(r.message_seq)!.fanout.push({
+        mailbox: { accountId: r.account_id, deviceId: r.device_id },
+        seq: r.message_seq,
+      });
+    }
+    return bySeq;
+  }
+
   private async previousSend(
     db: pg.ClientBase,
     input: MessageInput | CommitInput,
+    kind: DeliveryKind,
   ): Promise<AcceptedSend | undefined> {
     const { sender } = input;
     const row = (
@@ -762,12 +791,13 @@ export class PostgresStore implements Store {
     if (!sameBytes(row.content_hash, input.contentHash)) {
       throw new ApiError('conflict', 'client id: reused with different content');
     }
+    const delivery = (await this.waiting(db, kind, [row.message_id])).get(seqOf(row.message_id) ?? 0);
     return {
       messageId: row.message_id,
       epoch: BigInt(row.epoch),
       acceptedAt: row.accepted_at,
       duplicate: true,
-      deliveries: [],
+      deliveries: delivery && delivery.fanout.length > 0 ? [delivery] : [],
     };
   }
 
@@ -830,7 +860,7 @@ export class PostgresStore implements Store {
 
   async storeMessage(input: MessageInput): Promise<AcceptedSend> {
     return this.write(async (db) => {
-      const previous = await this.previousSend(db, input);
+      const previous = await this.previousSend(db, input, 'message');
       if (previous) return previous;
       const { epoch, members } = await this.membership(db, blob(input.groupId), input.sender);
       const delivery = await this.deliver(
@@ -877,20 +907,28 @@ export class PostgresStore implements Store {
         inputs.map((m) => blob(m.clientId)),
       ],
     );
+    const waiting = await this.waiting(
+      db,
+      'message',
+      previous.rows.map((r) => r.message_id),
+    );
     const sends = new Map<string, { contentHash: Uint8Array; answer: AcceptedSend }>(
-      previous.rows.map((r) => [
-        sendKey(r.account_id, r.device_id, r.client_id),
-        {
-          contentHash: r.content_hash,
-          answer: {
-            messageId: r.message_id,
-            epoch: BigInt(r.epoch),
-            acceptedAt: r.accepted_at,
-            duplicate: true,
-            deliveries: [],
+      previous.rows.map((r) => {
+        const delivery = waiting.get(seqOf(r.message_id) ?? 0);
+        return [
+          sendKey(r.account_id, r.device_id, r.client_id),
+          {
+            contentHash: r.content_hash,
+            answer: {
+              messageId: r.message_id,
+              epoch: BigInt(r.epoch),
+              acceptedAt: r.accepted_at,
+              duplicate: true,
+              deliveries: delivery && delivery.fanout.length > 0 ? [delivery] : [],
+            },
           },
-        },
-      ]),
+        ];
+      }),
     );
     const groupIds = [...new Set(inputs.map((m) => blob(m.groupId).toString('hex')))];
     const membership = await db.query<{
@@ -924,6 +962,8 @@ export class PostgresStore implements Store {
             ? { ok: true, value: earlier.answer }
             : { ok: false, error: new ApiError('conflict', 'client id: reused with different content') },
         );
+        // One announcement per run is enough.
+        earlier.answer = { ...earlier.answer, deliveries: [] };
         continue;
       }
       const group = groups.get(blob(input.groupId).toString('hex'));
@@ -1020,7 +1060,8 @@ export class PostgresStore implements Store {
 
   async sequenceCommit(input: CommitInput): Promise<AcceptedSend> {
     return this.write(async (db) => {
-      const previous = await this.previousSend(db, input);
+      // Announced again: the commit only (its Welcome waits for the new member's next read).
+      const previous = await this.previousSend(db, input, 'commit');
       if (previous) return previous;
       const id = blob(input.groupId);
       const expected = Number(input.epoch);

@@ -124,7 +124,12 @@ export interface AcceptedSend {
   readonly acceptedAt: number;
   /** True when this answers a resend with the same client id. */
   readonly duplicate: boolean;
-  /** Entries created (empty for a duplicate); the caller notifies the recipients. */
+  /**
+   * Entries the caller announces to their recipients: those created or, for a duplicate,
+   * those of the first send still waiting, because the node that stored them may have died
+   * before announcing them (its client then resends elsewhere). An adapter only one process
+   * writes may leave a duplicate's empty: after a restart every connection reads its mailbox.
+   */
   readonly deliveries: readonly {
     readonly kind: DeliveryKind;
     readonly messageId: Uint8Array;
