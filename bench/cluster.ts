@@ -72,6 +72,29 @@ interface Configuration {
   readonly setHandler: (h: OnDelivery) => void;
   readonly cpuMeters: Record<string, () => number>;
   readonly errors: () => number;
+  /** The nodes' /metrics, to read their group commits from (none for the raw relay). */
+  readonly metricsUrls: readonly string[];
+}
+
+interface GroupCommits {
+  readonly batches: number;
+  readonly writes: number;
+  readonly seconds: number;
+}
+
+/** Group commits so far, summed over the nodes (the store's histograms in /metrics). */
+async function groupCommits(urls: readonly string[]): Promise<GroupCommits> {
+  let batches = 0;
+  let writes = 0;
+  let seconds = 0;
+  for (const url of urls) {
+    const text = await (await fetch(url)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    batches += value('ghostproof_store_flush_seconds_count');
+    seconds += value('ghostproof_store_flush_seconds_sum');
+    writes += value('ghostproof_store_batch_writes_sum');
+  }
+  return { batches, writes, seconds };
 }
 
 // ---- PostgreSQL databases of this run -------------------------------------------------------
@@ -275,6 +298,7 @@ async function main(): Promise<void> {
         setHandler: (h) => (handler = h),
         cpuMeters,
         errors: () => clients.reduce((sum, c) => sum + c.errors, 0),
+        metricsUrls: nodes.map((node) => `http://127.0.0.1:${node.port}/metrics`),
       };
     };
 
@@ -294,6 +318,7 @@ async function main(): Promise<void> {
         setHandler: (h) => (rawHandler = h),
         cpuMeters: { nodes: nodeCpu([raw]) },
         errors: () => 0,
+        metricsUrls: [],
       },
       await setUpGhostproof('sqlite_1', [sqlite], { nodes: nodeCpu([sqlite]) }),
       await setUpGhostproof('postgres_1', [postgres], {
@@ -311,6 +336,7 @@ async function main(): Promise<void> {
     // 1. Throughput: a warm-up round of each, then rounds in rotating order.
     const throughput = { window: WINDOW, roundMs: ROUND_MS };
     const rounds = new Map<Name, ThroughputResult[]>(NAMES.map((n) => [n, []]));
+    const commits = new Map<Name, (GroupCommits & { wallSeconds: number })[]>(NAMES.map((n) => [n, []]));
     for (const c of configurations) {
       await throughputRound(c.clients, c.setHandler, c.cpuMeters, { ...throughput, roundMs: ROUND_MS / 2 });
     }
@@ -318,8 +344,17 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       for (let k = 0; k < configurations.length; k++) {
         const c = configurations[(r + k) % configurations.length]!;
+        const before = await groupCommits(c.metricsUrls);
+        const wallStart = performance.now();
         const result = await throughputRound(c.clients, c.setHandler, c.cpuMeters, throughput);
+        const after = await groupCommits(c.metricsUrls);
         rounds.get(c.name)!.push(result);
+        commits.get(c.name)!.push({
+          batches: after.batches - before.batches,
+          writes: after.writes - before.writes,
+          seconds: after.seconds - before.seconds,
+          wallSeconds: (performance.now() - wallStart) / 1000,
+        });
         const cpu = Object.entries(result.cpuUs)
           .map(([meter, us]) => `${meter} ${Math.round(us)}`)
           .join(', ');
@@ -371,6 +406,21 @@ async function main(): Promise<void> {
         expected: runs.reduce((n, l) => n + l.expected, 0),
       };
     };
+    /** Per round: writes per group commit and its mean duration (ramp-up and drain included). */
+    const commitsOf = (name: Name) => {
+      const perRound = commits.get(name)!.filter((c) => c.batches > 0);
+      if (perRound.length === 0) return undefined;
+      return {
+        writes_per_commit: Math.round(median(perRound.map((c) => c.writes / c.batches))),
+        ms_per_commit: round(median(perRound.map((c) => (c.seconds * 1000) / c.batches)), 1),
+        // Time spent inside a group commit, per node, over the round: near 1 means the node
+        // was always waiting on one (one batch in flight at a time).
+        busy_share_per_node: round(
+          median(perRound.map((c) => c.seconds / c.wallSeconds)) / (name === 'postgres_nats_2' ? 2 : 1),
+          2,
+        ),
+      };
+    };
     const slowest = Math.min(...NAMES.map(rateOf));
     const ghostproof = (name: Exclude<Name, 'raw'>) => ({
       msgs_per_s: Math.round(rateOf(name)),
@@ -381,6 +431,7 @@ async function main(): Promise<void> {
       cpu_us_per_msg: cpuOf(name),
       rounds_msgs_per_s: rounds.get(name)!.map((r) => Math.round(r.rate)),
       rounds_p99_ms: latencies.get(name)!.map((l) => round(l.p99, 2)),
+      group_commits: commitsOf(name),
       latency_delivered_of_offered: `${latencyOf(name).delivered} of ${latencyOf(name).expected}`,
       errors: errors[name],
     });
@@ -452,6 +503,15 @@ async function main(): Promise<void> {
           25,
         )} |`,
       );
+    }
+    for (const name of NAMES) {
+      const c = commitsOf(name);
+      if (c) {
+        console.log(
+          `  ${name}: ${c.writes_per_commit} writes per group commit, ${c.ms_per_commit} ms each, ` +
+            `${c.busy_share_per_node} of each node's time inside one (medians of the rounds)`,
+        );
+      }
     }
     console.log(
       `\nThe offered latency rate is ${round(LATENCY_RATE / slowest, 2)} of the slowest configuration's throughput.` +
