@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ContentType, DeliveryKind, routes } from '@ghostproof/api';
+import { ContentType, DeliveryKind, routes, signInSignatureInput } from '@ghostproof/api';
+import { platformPrimitives } from '@ghostproof/crypto';
 import { NatsBus } from '../src/bus/nats.js';
 import {
   call,
@@ -114,5 +115,53 @@ describe('two nodes on PostgreSQL and NATS', () => {
     assert.equal(loser.deliveries.at(-1)!.kind, DeliveryKind.COMMIT);
     await wsA.close();
     await wsB.close();
+  });
+});
+
+describe('sign-in across two nodes', () => {
+  let db: TestDatabase;
+  let nodes: Harness[];
+  const origin = 'https://chat.example';
+  before(async () => {
+    db = await createTestDatabase();
+    // Behind one address, as with a load balancer: one origin for both nodes.
+    nodes = [];
+    for (let i = 0; i < 2; i++)
+      nodes.push(await startServer({ store: db.url, origin, kt: { enabled: false } }));
+  });
+  after(async () => {
+    for (const node of nodes) await node.stop();
+    await db.drop();
+  });
+
+  it('answers a challenge from one node at the other, once', async () => {
+    const [a, b] = nodes as [Harness, Harness];
+    const alice = await (await TestAccount.create(a.url)).register();
+    const token = await alice.signIn(1, origin, b.url);
+    // The session works on both nodes.
+    for (const node of [a, b]) await call(node.url, routes.countKeyPackages, undefined, { token });
+    // A challenge is single use on every node: a replayed sign-in (same nonce) fails on both.
+    const challenge = await call(a.url, routes.challenge, undefined);
+    const clientNonce = randomBytes(32);
+    const signIn = {
+      username: alice.username,
+      deviceId: 1,
+      serverNonce: challenge.serverNonce,
+      clientNonce,
+      signature: await platformPrimitives.ed25519.sign(
+        alice.devices.get(1)!.secretKey,
+        signInSignatureInput({
+          origin,
+          serverNonce: challenge.serverNonce,
+          clientNonce,
+          username: alice.username,
+          deviceId: 1,
+        }),
+      ),
+    };
+    await call(b.url, routes.signIn, signIn);
+    for (const node of [a, b]) {
+      await assert.rejects(call(node.url, routes.signIn, signIn), /unauthenticated/);
+    }
   });
 });

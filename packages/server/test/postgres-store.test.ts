@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ContentType, DeliveryKind, routes } from '@ghostproof/api';
 import { PostgresStore } from '../src/storage/postgres.js';
+import { POSTGRES_SCHEMA_VERSION } from '../src/storage/postgres-schema.js';
 import {
   call,
   pairInGroup,
@@ -32,10 +33,10 @@ describe('PostgreSQL store', () => {
 
   it('migrates at start, once: opening again changes nothing', async () => {
     const again = await PostgresStore.open({ connectionString: db.url });
-    assert.equal(await again.schemaVersion(), 1);
+    assert.equal(await again.schemaVersion(), POSTGRES_SCHEMA_VERSION);
     await again.close();
     const inSchema = await PostgresStore.open({ connectionString: db.url, schema: 'second_schema' });
-    assert.equal(await inSchema.schemaVersion(), 1);
+    assert.equal(await inSchema.schemaVersion(), POSTGRES_SCHEMA_VERSION);
     assert.equal(await inSchema.accountByUsername('nobody'), undefined);
     await inSchema.close();
   });

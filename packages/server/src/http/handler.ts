@@ -218,7 +218,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
     },
     async challenge(call) {
       await readBody(call.req, 0);
-      const { serverNonce, expiresAt } = accounts.challenge(call.address);
+      const { serverNonce, expiresAt } = await accounts.challenge(call.address);
       sendProtobuf(
         call.res,
         200,

@@ -27,6 +27,7 @@ export interface Session extends MailboxKey {
   readonly username: string;
 }
 
+/** Most challenges one node hands out per challenge lifetime (they cost a stored row each). */
 const MAX_OPEN_CHALLENGES = 100_000;
 
 function signInFailed(): ApiError {
@@ -35,8 +36,12 @@ function signInFailed(): ApiError {
 }
 
 export class AccountService {
-  /** Open challenges: hex nonce → expiry. In memory, single use, bounded. */
-  private readonly challenges = new Map<string, number>();
+  /**
+   * Expiry times of the challenges this node handed out, oldest first: only to bound how
+   * many are open. The challenges themselves are in the store, so that the sign-in that
+   * answers one may reach any node; each is taken from there once.
+   */
+  private issued: number[] = [];
   private decoyKey: Uint8Array | undefined;
 
   constructor(
@@ -108,24 +113,28 @@ export class AccountService {
     return pending.length;
   }
 
-  challenge(address: string): { serverNonce: Uint8Array; expiresAt: number } {
+  async challenge(address: string): Promise<{ serverNonce: Uint8Array; expiresAt: number }> {
     this.ctx.limiters.signInsPerAddress.take(address);
     const now = this.ctx.now();
-    if (this.challenges.size >= MAX_OPEN_CHALLENGES) this.sweepChallenges();
-    if (this.challenges.size >= MAX_OPEN_CHALLENGES) {
+    this.sweepChallenges();
+    if (this.issued.length >= MAX_OPEN_CHALLENGES) {
       throw new ApiError('unavailable', 'too many open sign-ins', {
         retryAfterMs: this.ctx.config.challengeTtlMs,
       });
     }
     const serverNonce = new Uint8Array(randomBytes(NONCE_LENGTH));
     const expiresAt = now + this.ctx.config.challengeTtlMs;
-    this.challenges.set(Buffer.from(serverNonce).toString('hex'), expiresAt);
+    this.issued.push(expiresAt);
+    await this.ctx.store.addChallenge(sha256(serverNonce), expiresAt);
     return { serverNonce, expiresAt };
   }
 
+  /** Forgets the expired challenges of the bound (the store's sweep deletes their rows). */
   sweepChallenges(): void {
     const now = this.ctx.now();
-    for (const [nonce, expiresAt] of this.challenges) if (expiresAt <= now) this.challenges.delete(nonce);
+    let expired = 0;
+    while (expired < this.issued.length && this.issued[expired]! <= now) expired++;
+    if (expired > 0) this.issued = this.issued.slice(expired);
   }
 
   async signIn(
@@ -141,9 +150,8 @@ export class AccountService {
     const { store, limiters, config } = this.ctx;
     limiters.signInsPerAddress.take(address);
     const now = this.ctx.now();
-    const nonceKey = Buffer.from(request.serverNonce).toString('hex');
-    const nonceExpiry = this.challenges.get(nonceKey);
-    this.challenges.delete(nonceKey); // single use, whatever the outcome
+    // Single use, whatever the outcome, and on whichever node it was handed out.
+    const nonceExpiry = await store.takeChallenge(sha256(request.serverNonce));
     const account = await store.accountByUsername(request.username);
     const device = account?.devices.find((d) => d.deviceId === request.deviceId);
     const input = signInSignatureInput({

@@ -5,7 +5,7 @@
 // milliseconds since 1970 (BIGINT); message positions come from one sequence shared by all
 // nodes.
 
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 /** Key of the advisory lock taken while migrating (any constant unique to Ghostproof). */
 export const MIGRATION_LOCK = 0x67686f73;
@@ -129,5 +129,15 @@ export const postgresMigrations: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   CREATE INDEX attachments_by_expiry ON attachments (expires_at);
+  `,
+  // 1 → 2: sign-in challenges shared by the nodes (a challenge from one node is answered
+  // at another), and the accounts key transparency's writer must still log, indexed.
+  `
+  CREATE TABLE challenges (
+    nonce_hash BYTEA PRIMARY KEY,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX challenges_by_expiry ON challenges (expires_at);
+  CREATE INDEX accounts_awaiting_log ON accounts (id) WHERE logged_sequence < sequence;
   `,
 ];

@@ -532,6 +532,25 @@ export class PostgresStore implements Store {
     });
   }
 
+  async addChallenge(nonceHash: Uint8Array, expiresAt: number): Promise<void> {
+    return this.write(async (db) => {
+      await db.query('INSERT INTO challenges (nonce_hash, expires_at) VALUES ($1, $2)', [
+        blob(nonceHash),
+        expiresAt,
+      ]);
+    });
+  }
+
+  async takeChallenge(nonceHash: Uint8Array): Promise<number | undefined> {
+    return this.write(async (db) => {
+      const { rows } = await db.query<{ expires_at: number }>(
+        'DELETE FROM challenges WHERE nonce_hash = $1 RETURNING expires_at',
+        [blob(nonceHash)],
+      );
+      return rows[0]?.expires_at;
+    });
+  }
+
   async createSession(tokenHash: Uint8Array, mailbox: MailboxKey, expiresAt: number): Promise<void> {
     return this.write(async (db) => {
       await db.query(
@@ -1255,6 +1274,7 @@ export class PostgresStore implements Store {
       for (const [table, column] of [
         ['sends', 'expires_at'],
         ['sessions', 'expires_at'],
+        ['challenges', 'expires_at'],
         ['key_packages', 'not_after'],
         ['key_package_claims', 'expires_at'],
         ['invites', 'expires_at'],

@@ -3,7 +3,7 @@
 // attachment capabilities) are stored only as SHA-256 hashes; message bodies are the MLS
 // ciphertext as received, kept until every recipient acknowledged it or it expired.
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const migrations: readonly string[] = [
   // 0 → 1
@@ -137,5 +137,15 @@ export const migrations: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   CREATE INDEX attachments_by_expiry ON attachments (expires_at);
+  `,
+  // 1 → 2: sign-in challenges in the store (any node of several may answer the sign-in),
+  // and the accounts whose newest version key transparency has not logged yet, indexed.
+  `
+  CREATE TABLE challenges (
+    nonce_hash BLOB PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX challenges_by_expiry ON challenges (expires_at);
+  CREATE INDEX accounts_awaiting_log ON accounts (id) WHERE logged_sequence < sequence;
   `,
 ];

@@ -487,6 +487,23 @@ export class SqliteStore implements Store {
     });
   }
 
+  async addChallenge(nonceHash: Uint8Array, expiresAt: number): Promise<void> {
+    return this.write(() => {
+      this.db
+        .prepare('INSERT INTO challenges (nonce_hash, expires_at) VALUES (?, ?)')
+        .run(blob(nonceHash), expiresAt);
+    });
+  }
+
+  async takeChallenge(nonceHash: Uint8Array): Promise<number | undefined> {
+    return this.write(() => {
+      const row = this.db
+        .prepare('DELETE FROM challenges WHERE nonce_hash = ? RETURNING expires_at')
+        .get(blob(nonceHash)) as { expires_at: number } | undefined;
+      return row?.expires_at;
+    });
+  }
+
   async createSession(tokenHash: Uint8Array, mailbox: MailboxKey, expiresAt: number): Promise<void> {
     return this.write(() => {
       this.s.insertSession.run(blob(tokenHash), mailbox.accountId, mailbox.deviceId, expiresAt);
@@ -879,6 +896,7 @@ export class SqliteStore implements Store {
       for (const [table, column] of [
         ['sends', 'expires_at'],
         ['sessions', 'expires_at'],
+        ['challenges', 'expires_at'],
         ['key_packages', 'not_after'],
         ['key_package_claims', 'expires_at'],
         ['invites', 'expires_at'],

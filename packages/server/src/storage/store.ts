@@ -209,6 +209,10 @@ export interface Store {
   addInvites(codeHashes: readonly Uint8Array[], uses: number, expiresAt: number): Promise<void>;
 
   // Sessions: tokens are stored as SHA-256 hashes.
+  /** Records an open sign-in challenge (by the SHA-256 of its nonce) until it expires. */
+  addChallenge(nonceHash: Uint8Array, expiresAt: number): Promise<void>;
+  /** Removes a challenge and returns its expiry: each is answered at most once, on any node. */
+  takeChallenge(nonceHash: Uint8Array): Promise<number | undefined>;
   createSession(tokenHash: Uint8Array, mailbox: MailboxKey, expiresAt: number): Promise<void>;
   sessionByTokenHash(tokenHash: Uint8Array, now: number): Promise<SessionRecord | undefined>;
 

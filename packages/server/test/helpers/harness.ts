@@ -208,7 +208,8 @@ export class TestAccount {
   }
 
   /** Signs in a device over HTTP; returns its session token. */
-  async signIn(deviceId = 1, origin?: string): Promise<Uint8Array> {
+  /** Signs in; the challenge comes from this account's server, the answer goes to `answerAt`. */
+  async signIn(deviceId = 1, origin?: string, answerAt = this.base): Promise<Uint8Array> {
     const device = this.devices.get(deviceId)!;
     const challenge = await call(this.base, routes.challenge, undefined);
     const clientNonce = crypto.getRandomValues(new Uint8Array(32));
@@ -222,7 +223,7 @@ export class TestAccount {
         deviceId,
       }),
     );
-    const res = await call(this.base, routes.signIn, {
+    const res = await call(answerAt, routes.signIn, {
       username: this.username,
       deviceId,
       serverNonce: challenge.serverNonce,
