@@ -1,0 +1,150 @@
+// The SDK across a kill -9 of its server: the server runs as `ghostproof serve` does, in a
+// child process, is killed with SIGKILL while two people exchange messages, and is started
+// again on the same data and port. The Messengers reconnect by themselves; what each person
+// sees must hold every message exactly once: in the history, and as one 'message' event each
+// (what an app shows as a new message), with no alarm (a message processed twice would raise
+// a replay alarm). The server is expected to redeliver what was not acknowledged; the SDK
+// dedupes by message id.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import type { Alarm, Messenger } from '@ghostproof/client';
+import { eventually, person } from './helpers/world.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const PER_PERSON = 150;
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `ghostproof serve` on `port` with its data in `dataDir`; resolves once it listens. */
+async function serve(port: number, dataDir: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      `${REPO}apps/cli/bin/ghostproof.mjs`,
+      'serve',
+      '--port',
+      String(port),
+      '--data',
+      dataDir,
+      '--log-level',
+      'warn',
+      '--rate',
+      'sendsPerDevice=100000/1h',
+      '--rate',
+      'registrationsPerAddress=1000/1h',
+    ],
+    { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+      if (stderr.includes('Ghostproof server on ')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening: ${stderr}`));
+    });
+  });
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Message events and alarms as an app would get them. */
+function watch(m: Messenger) {
+  const shown: string[] = [];
+  const alarms: Alarm[] = [];
+  m.on('message', (e) => shown.push(e.message.id));
+  m.on('alarm', (a) => alarms.push(a));
+  return { shown, alarms };
+}
+
+describe('the SDK across a kill -9 of its server', () => {
+  const children: ChildProcess[] = [];
+  const messengers: Messenger[] = [];
+  const dataDir = mkdtempSync(join(tmpdir(), 'ghostproof-client-crash-'));
+  after(async () => {
+    for (const m of messengers) await m.close();
+    for (const child of children) await kill(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it(`two people exchange ${2 * PER_PERSON} messages across kill -9 and restart; each sees every message once`, async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    children.push(await serve(port, dataDir));
+    const alice = await person(url, 'alice');
+    const bob = await person(url, 'bob');
+    messengers.push(alice, bob);
+    const atAlice = watch(alice);
+    const atBob = watch(bob);
+    // A new account becomes visible to lookups at the next key transparency epoch.
+    const id = await eventually(() => alice.direct('bob').catch(() => undefined), 15_000);
+    await alice.sendText(id, 'hello');
+    await eventually(async () => ((await bob.messages(id).catch(() => [])).length === 1 ? true : undefined));
+    await bob.accept(id);
+
+    const sendAll = async (m: Messenger, prefix: string) => {
+      for (let i = 0; i < PER_PERSON; i++) {
+        await m.sendText(id, `${prefix}${i}`);
+        if (prefix === 'a' && i === PER_PERSON / 3) {
+          // Mid-conversation, with messages and receipts in flight both ways.
+          await kill(children.pop()!);
+          children.push(await serve(port, dataDir));
+        }
+      }
+    };
+    await Promise.all([sendAll(alice, 'a'), sendAll(bob, 'b')]);
+
+    const expected = [
+      'hello',
+      ...Array.from({ length: PER_PERSON }, (_, i) => `a${i}`),
+      ...Array.from({ length: PER_PERSON }, (_, i) => `b${i}`),
+    ].sort();
+    for (const [name, m] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
+      await eventually(
+        async () =>
+          (await m.pendingOutbox()) === 0 && (await m.messages(id)).length >= expected.length
+            ? true
+            : undefined,
+        60_000,
+      );
+      await m.idle();
+      const history = await m.messages(id);
+      assert.deepEqual(history.map((x) => x.text).sort(), expected, `${name}'s history: each message once`);
+      assert.equal(new Set(history.map((x) => x.id)).size, history.length, `${name}: no id twice`);
+    }
+    // New-message events: one per message received, never one twice.
+    assert.equal(atAlice.shown.length, PER_PERSON);
+    assert.equal(new Set(atAlice.shown).size, PER_PERSON);
+    assert.equal(atBob.shown.length, PER_PERSON + 1);
+    assert.equal(new Set(atBob.shown).size, PER_PERSON + 1);
+    assert.deepEqual([...atAlice.alarms, ...atBob.alarms], []);
+  });
+});
