@@ -23,7 +23,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
@@ -200,6 +200,7 @@ async function main(): Promise<void> {
   try {
     const started = performance.now();
     const source = sourceState();
+    const loadBefore = loadavg()[0]!;
     for (const name of databases) {
       await adminQuery(`CREATE DATABASE ${name}`);
       created.push(name);
@@ -472,6 +473,9 @@ async function main(): Promise<void> {
         cores: cpus().length,
         cpu: cpus()[0]?.model ?? 'unknown',
         node: process.version,
+        // One-minute load average: other work on the VM shows here.
+        load_average_at_start: round(loadBefore, 2),
+        load_average_at_end: round(loadavg()[0]!, 2),
         note:
           'every node process, PostgreSQL, NATS and the load generator run on these cores, ' +
           'on a shared VM: figures are per machine, not per node of a deployment',
