@@ -74,6 +74,9 @@ interface Configuration {
   readonly errors: () => number;
   /** The nodes' /metrics, to read their group commits from (none for the raw relay). */
   readonly metricsUrls: readonly string[];
+  /** Messages delivered to this configuration's clients so far. */
+  readonly delivered: () => number;
+  readonly onPostgres: boolean;
 }
 
 interface GroupCommits {
@@ -176,12 +179,14 @@ async function main(): Promise<void> {
         resolve();
       });
     });
+  let walClient: pg.Client | undefined;
   let cleaned: Promise<void> | undefined;
   const cleanUp = () =>
     (cleaned ??= (async () => {
       const stopping = children.map(exited);
       stopChildren();
       await Promise.all(stopping);
+      await walClient?.end().catch(() => {});
       for (const name of created) {
         await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((error: unknown) =>
           console.error(`could not drop database ${name}:`, error),
@@ -265,11 +270,13 @@ async function main(): Promise<void> {
         accounts[i] = await createAccount(bases[i]!, i, 1);
       });
       let handler: OnDelivery = () => {};
+      let delivered = 0;
       const clients = new Array<OursClient>(CLIENTS);
       await inBatches([...clients.keys()], 100, async (i) => {
-        clients[i] = await OursClient.connect(nodeOf(i).port, i, accounts[i]!.tokens[0]!, (s, a) =>
-          handler(s, a),
-        );
+        clients[i] = await OursClient.connect(nodeOf(i).port, i, accounts[i]!.tokens[0]!, (s, a) => {
+          delivered++;
+          handler(s, a);
+        });
       });
       // With several nodes, each client's peers are on another node than its own.
       const n = nodes.length;
@@ -300,6 +307,8 @@ async function main(): Promise<void> {
         cpuMeters,
         errors: () => clients.reduce((sum, c) => sum + c.errors, 0),
         metricsUrls: nodes.map((node) => `http://127.0.0.1:${node.port}/metrics`),
+        delivered: () => delivered,
+        onPostgres: name !== 'sqlite_1',
       };
     };
 
@@ -320,6 +329,8 @@ async function main(): Promise<void> {
         cpuMeters: { nodes: nodeCpu([raw]) },
         errors: () => 0,
         metricsUrls: [],
+        delivered: () => 0,
+        onPostgres: false,
       },
       await setUpGhostproof('sqlite_1', [sqlite], { nodes: nodeCpu([sqlite]) }),
       await setUpGhostproof('postgres_1', [postgres], {
@@ -338,6 +349,19 @@ async function main(): Promise<void> {
     const throughput = { window: WINDOW, roundMs: ROUND_MS };
     const rounds = new Map<Name, ThroughputResult[]>(NAMES.map((n) => [n, []]));
     const commits = new Map<Name, (GroupCommits & { wallSeconds: number })[]>(NAMES.map((n) => [n, []]));
+    // WAL the PostgreSQL server wrote per delivered message over whole rounds (ramp-up and
+    // drain included). The server is shared: other databases' writes in that time count too.
+    const walPerMessage = new Map<Name, number[]>(NAMES.map((n) => [n, []]));
+    const walPosition = async () => {
+      if (!walClient) {
+        walClient = new pg.Client({ connectionString: POSTGRES_ADMIN });
+        await walClient.connect();
+      }
+      const { rows } = await walClient.query<{ bytes: string }>(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS bytes",
+      );
+      return Number(rows[0]!.bytes);
+    };
     for (const c of configurations) {
       await throughputRound(c.clients, c.setHandler, c.cpuMeters, { ...throughput, roundMs: ROUND_MS / 2 });
     }
@@ -346,9 +370,14 @@ async function main(): Promise<void> {
       for (let k = 0; k < configurations.length; k++) {
         const c = configurations[(r + k) % configurations.length]!;
         const before = await groupCommits(c.metricsUrls);
+        const [walBefore, deliveredBefore] = [c.onPostgres ? await walPosition() : 0, c.delivered()];
         const wallStart = performance.now();
         const result = await throughputRound(c.clients, c.setHandler, c.cpuMeters, throughput);
         const after = await groupCommits(c.metricsUrls);
+        if (c.onPostgres) {
+          const wal = (await walPosition()) - walBefore;
+          walPerMessage.get(c.name)!.push(wal / (c.delivered() - deliveredBefore));
+        }
         rounds.get(c.name)!.push(result);
         commits.get(c.name)!.push({
           batches: after.batches - before.batches,
@@ -433,6 +462,8 @@ async function main(): Promise<void> {
       rounds_msgs_per_s: rounds.get(name)!.map((r) => Math.round(r.rate)),
       rounds_p99_ms: latencies.get(name)!.map((l) => round(l.p99, 2)),
       group_commits: commitsOf(name),
+      wal_bytes_per_msg:
+        walPerMessage.get(name)!.length > 0 ? Math.round(median(walPerMessage.get(name)!)) : undefined,
       latency_delivered_of_offered: `${latencyOf(name).delivered} of ${latencyOf(name).expected}`,
       errors: errors[name],
     });
@@ -513,7 +544,11 @@ async function main(): Promise<void> {
       if (c) {
         console.log(
           `  ${name}: ${c.writes_per_commit} writes per group commit, ${c.ms_per_commit} ms each, ` +
-            `${c.busy_share_per_node} of each node's time inside one (medians of the rounds)`,
+            `${c.busy_share_per_node} of each node's time inside one` +
+            (walPerMessage.get(name)!.length > 0
+              ? `; ${Math.round(median(walPerMessage.get(name)!))} bytes of WAL per message`
+              : '') +
+            ' (medians of the rounds)',
         );
       }
     }
