@@ -183,6 +183,15 @@ describe('several nodes under faults', () => {
         );
       }
       assert.ok(liveAgain, 'live delivery across nodes resumed');
+      // And bob need not reconnect for the one sent while NATS was down: when node B's bus
+      // came back, his connection read his mailbox (the notice may never have reached B).
+      const idsOf = (deliveries: readonly { messageId: Uint8Array }[]) =>
+        deliveries.map((d) => Buffer.from(d.messageId).toString('hex'));
+      const waitUntil = Date.now() + 5000;
+      while (!idsOf(wsB.deliveries).includes(whileDown) && Date.now() < waitUntil) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(idsOf(wsB.deliveries).includes(whileDown), 'delivered on the same connection');
       await wsB.close();
       // Nothing accepted is lost: the one sent while NATS was down is in bob's mailbox.
       const ws = await WsClient.connect(nodeB.url, tokenB);

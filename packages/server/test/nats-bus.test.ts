@@ -55,8 +55,11 @@ describe('NATS delivery bus', () => {
   it('brings a notice for a mailbox connected to another node to it, and only to it', async () => {
     const gotB: DeliveryNotice[] = [];
     const gotOther: DeliveryNotice[] = [];
-    const unsubscribe = nodeB.subscribe({ accountId: 1, deviceId: 1 }, { deliver: (n) => gotB.push(n) });
-    nodeB.subscribe({ accountId: 1, deviceId: 2 }, { deliver: (n) => gotOther.push(n) });
+    const unsubscribe = nodeB.subscribe(
+      { accountId: 1, deviceId: 1 },
+      { deliver: (n) => gotB.push(n), catchUp: () => {} },
+    );
+    nodeB.subscribe({ accountId: 1, deviceId: 2 }, { deliver: (n) => gotOther.push(n), catchUp: () => {} });
     await nodeB.flush();
     const sent = notice(1);
     nodeA.publish({ accountId: 1, deviceId: 1 }, sent);
@@ -74,7 +77,7 @@ describe('NATS delivery bus', () => {
 
   it('delivers in process, without NATS, to a mailbox connected to the same node', () => {
     const got: DeliveryNotice[] = [];
-    nodeA.subscribe({ accountId: 2, deviceId: 1 }, { deliver: (n) => got.push(n) });
+    nodeA.subscribe({ accountId: 2, deviceId: 1 }, { deliver: (n) => got.push(n), catchUp: () => {} });
     const sent = notice(3);
     nodeA.publish({ accountId: 2, deviceId: 1 }, sent);
     assert.equal(got[0], sent);

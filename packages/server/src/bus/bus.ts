@@ -1,9 +1,11 @@
 // Cross-node delivery: when a message is stored for a mailbox, the node holding that
 // mailbox's live connection must learn of it. One interface, two adapters: in-process for a
-// single node (local.ts) and NATS for several (planned). A notification carries the stored
-// entry, so a connected device gets it without a read from storage; a missed notification
-// costs only latency, because a session reads its mailbox from storage on every (re)connect
-// and whenever it fell behind.
+// single node (local.ts) and NATS for several (nats.ts). A notification carries the stored
+// entry, so a connected device gets it without a read from storage. The entry is durable
+// before it is announced, so a missed notification costs only latency: a session reads its
+// mailbox from storage on every (re)connect, whenever it fell behind or a notice came out of
+// order, and when the bus tells it that notices may have been lost (`catchUp`: the NATS
+// connection came back).
 import type { DeliveryKind, MailboxKey } from '../storage/store.js';
 
 export interface DeliveryNotice {
@@ -18,6 +20,8 @@ export interface DeliveryNotice {
 
 export interface MailboxListener {
   deliver(notice: DeliveryNotice): void;
+  /** Notices for this mailbox may have been lost (the bus reconnected): read the mailbox. */
+  catchUp(): void;
 }
 
 export interface DeliveryBus {

@@ -2,7 +2,9 @@
 // of each mailbox that has a live connection on it, and a node that stores an entry for a
 // mailbox not connected locally publishes the notice on that mailbox's subject. Nothing is
 // persisted in NATS: the entry is already durable in storage, so a notice lost while NATS
-// is down or reconnecting costs only latency (the device reads its mailbox on reconnect).
+// is down or reconnecting costs only latency: when this node's NATS connection comes back,
+// every live connection on it reads its mailbox (notices published meanwhile by other nodes
+// never reached it; this node's own publishes are buffered by the client and sent then).
 // The subject names a mailbox by internal ids only; the payload is the stored ciphertext
 // and the delivery frame, as on the wire to the device.
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
@@ -87,7 +89,17 @@ export class NatsBus implements DeliveryBus {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });
-    return new NatsBus(nc, prefix, options.onBadNotice);
+    const bus = new NatsBus(nc, prefix, options.onBadNotice);
+    void bus.watchReconnects();
+    return bus;
+  }
+
+  /** On every reconnect, every live connection here reads what it may have missed. */
+  private async watchReconnects(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      for (const { listener } of this.listeners.values()) listener.catchUp();
+    }
   }
 
   private subject(mailbox: MailboxKey): string {

@@ -37,6 +37,8 @@ export const CloseCode = {
 
 /** Requests one connection may have in progress; more are refused with 'rate-limited'. */
 const MAX_REQUESTS_IN_PROGRESS = 128;
+/** After a failed mailbox read, the next try. */
+const PUMP_RETRY_MS = 1000;
 const PUMP_BATCH = 128;
 
 export interface GatewayDeps {
@@ -310,6 +312,11 @@ class Connection implements MailboxListener {
     if (!this.pumping && this.unsettled.size < window) void this.pump();
   }
 
+  catchUp(): void {
+    this.behind = true;
+    if (!this.pumping && this.unsettled.size < this.gateway.ctx.config.deliveryWindow) void this.pump();
+  }
+
   /**
    * Reads the mailbox from storage until it is drained or the window is full. It reads
    * everything stored that this connection has not sent, not what lies after the cursor:
@@ -348,6 +355,10 @@ class Connection implements MailboxListener {
     } catch (error) {
       this.gateway.log.error({ event: 'ws-pump-failed', err: describeError(error) }, 'mailbox read failed');
       this.behind = true;
+      // Storage was away: read again shortly rather than waiting for the next notice.
+      setTimeout(() => {
+        if (this.behind) this.catchUp();
+      }, PUMP_RETRY_MS).unref();
     } finally {
       this.pumping = false;
     }
