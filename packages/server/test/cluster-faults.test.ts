@@ -1,11 +1,13 @@
 // Faults under load for the several-node adapters, bounded in time and on loopback only:
 // PostgreSQL backends terminated mid-load (on the shared server, only the connections to this
-// test's own database), and a NATS server of the test's own restarted mid-run. The nodes
-// recover without a restart of their own and lose nothing they accepted.
+// test's own database), a NATS server of the test's own restarted mid-run, and a PostgreSQL
+// server of the test's own crashed and restarted mid-load. The nodes recover without a
+// restart of their own and lose nothing they accepted.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer as createNetServer, Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { ContentType, routes } from '@ghostproof/api';
@@ -21,44 +23,10 @@ import {
   type Harness,
 } from './helpers/harness.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+import { freePort, killProcess, spawnNats, startPostgres } from './helpers/processes.js';
 
 const ADMIN_URL = process.env.GHOSTPROOF_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const NATS_SERVER = '/usr/sbin/nats-server';
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A nats-server of this test's own on `port`; resolves once it accepts connections. */
-async function startNats(port: number): Promise<ChildProcess> {
-  const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-      socket.connect(port, '127.0.0.1');
-    });
-    if (up) return child;
-    if (Date.now() > deadline) throw new Error('nats-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
+const SHARED_NATS = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
 
 /** alice (on `a`) and bob (on `b`) in one group; bob is offline. */
 async function pair(a: Harness, b: Harness) {
@@ -84,14 +52,21 @@ async function pair(a: Harness, b: Harness) {
 }
 
 /** Sends until accepted, resending with the same client id as a real client does. */
-async function sendUntilAccepted(ws: WsClient, groupId: Uint8Array): Promise<string> {
+async function sendUntilAccepted(
+  ws: WsClient,
+  groupId: Uint8Array,
+  patienceMs = 1000,
+  onRefused?: () => void,
+): Promise<string> {
   const value = { clientId: randomId(), message: privateMessage(groupId, 1n) };
-  for (let attempt = 0; ; attempt++) {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
     try {
       const accepted = await ws.ok('accepted', { case: 'sendMessage', value });
       return Buffer.from(accepted.messageId).toString('hex');
     } catch (error) {
-      if ((error as { code?: string }).code !== 'unavailable' || attempt > 50) throw error;
+      if ((error as { code?: string }).code !== 'unavailable' || Date.now() > deadline) throw error;
+      onRefused?.();
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -154,7 +129,7 @@ describe('several nodes under faults', () => {
 
   it('delivers live across nodes again after its NATS server restarts; nothing sent meanwhile is lost', async () => {
     const port = await freePort();
-    let nats = await startNats(port);
+    let nats = await spawnNats(port);
     const subjectPrefix = `ghostproof-test-${randomBytes(6).toString('hex')}`;
     const busA = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}`, subjectPrefix });
     const busB = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}`, subjectPrefix });
@@ -167,10 +142,10 @@ describe('several nodes under faults', () => {
       await sendUntilAccepted(wsA, groupId);
       await wsB.waitForDeliveries(2);
 
-      await stopProcess(nats);
+      await killProcess(nats);
       // Accepted while NATS is down: stored, delivered at bob's next read.
       const whileDown = await sendUntilAccepted(wsA, groupId);
-      nats = await startNats(port);
+      nats = await spawnNats(port);
       // The buses reconnect by themselves and resubscribe: a new message arrives live.
       const deadline = Date.now() + 10_000;
       let liveAgain = false;
@@ -206,7 +181,55 @@ describe('several nodes under faults', () => {
       await nodeB.stop();
       await busA.close();
       await busB.close();
-      await stopProcess(nats);
+      await killProcess(nats);
+    }
+  });
+
+  it('survives a PostgreSQL crash and restart mid-load: no node restart, nothing lost, one log', async () => {
+    const pgServer = await startPostgres(await freePort());
+    const keyDir = mkdtempSync(join(tmpdir(), 'ghostproof-kt-keys-'));
+    const subjectPrefix = `ghostproof-test-${randomBytes(6).toString('hex')}`;
+    const busA = await NatsBus.connect({ servers: SHARED_NATS, subjectPrefix });
+    const busB = await NatsBus.connect({ servers: SHARED_NATS, subjectPrefix });
+    // Key transparency on: its writer's lease connection dies with the database too.
+    const kt = { keyFile: join(keyDir, 'kt-keys.json'), epochIntervalMs: 100 };
+    const nodeA = await startServer({ store: pgServer.url, bus: busA, kt });
+    const nodeB = await startServer({ store: pgServer.url, bus: busB, kt });
+    try {
+      const { wsA, tokenB, groupId } = await pair(nodeA, nodeB);
+      const accepted: string[] = [];
+      let crash: Promise<void> | undefined;
+      let refused = 0;
+      for (let i = 0; i < 300; i++) {
+        // Mid-load: every backend dies at once and the server recovers from its WAL.
+        if (i === 100) crash = pgServer.crashRestart();
+        accepted.push(await sendUntilAccepted(wsA, groupId, 60_000, () => refused++));
+      }
+      await crash;
+      assert.ok(refused > 0, 'the crash happened while messages were being sent');
+      // Everything the nodes accepted is in bob's mailbox, once; his welcome first.
+      const seen = await drain(nodeB.url, tokenB, accepted.length + 1);
+      assert.equal(new Set(seen).size, seen.length, 'nothing delivered twice in one read');
+      assert.deepEqual(new Set(seen.slice(1)), new Set(accepted));
+      // Key transparency carries on: a new account through either node is logged and proven.
+      for (const node of [nodeA, nodeB]) {
+        const carol = await (await TestAccount.create(node.url)).register();
+        const token = await carol.signIn();
+        const { proof } = await call(node.url, routes.ktLookup, undefined, {
+          token,
+          params: { username: carol.username },
+        });
+        assert.ok(proof.length > 0);
+      }
+      assert.equal([nodeA, nodeB].filter((n) => n.server.kt!.isWriter).length, 1);
+      await wsA.close();
+    } finally {
+      await nodeA.stop();
+      await nodeB.stop();
+      await busA.close();
+      await busB.close();
+      await pgServer.stop();
+      rmSync(keyDir, { recursive: true, force: true });
     }
   });
 });
