@@ -104,10 +104,18 @@ interface AccountRow {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** Acknowledged entries of one mailbox, by position. */
+interface AckInput {
+  readonly mailbox: MailboxKey;
+  readonly seqs: readonly number[];
+}
+
 interface QueuedWrite {
   run: (db: pg.ClientBase) => Promise<unknown>;
   /** Set for application messages: consecutive ones are stored together in a few statements. */
   message?: MessageInput;
+  /** Set for acknowledgements: consecutive ones are deleted together, in three statements. */
+  ack?: AckInput;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -190,14 +198,17 @@ export class PostgresStore implements Store {
 
   // ---- group commit ------------------------------------------------------------------
 
-  private write<T>(run: (db: pg.ClientBase) => Promise<T>, message?: MessageInput): Promise<T> {
+  private write<T>(
+    run: (db: pg.ClientBase) => Promise<T>,
+    together: { message: MessageInput } | { ack: AckInput } | Record<string, never> = {},
+  ): Promise<T> {
     if (this.closed) return Promise.reject(new ApiError('unavailable', 'storage is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         run,
         resolve: resolve as (value: unknown) => void,
         reject,
-        ...(message ? { message } : {}),
+        ...together,
       });
       this.scheduleFlush();
     });
@@ -254,8 +265,20 @@ export class PostgresStore implements Store {
     await client.query('BEGIN');
     try {
       for (let i = 0; i < batch.length;) {
-        // A run of application messages goes in a few multi-row statements.
+        // A run of acknowledgements: deletes cannot fail one by one, so no savepoint (a
+        // transaction with thousands of them overflows PostgreSQL's subtransaction cache).
         let end = i;
+        while (end < batch.length && batch[end]!.ack) end++;
+        if (end > i) {
+          const counts = await this.ackMany(
+            client,
+            batch.slice(i, end).map((op) => op.ack!),
+          );
+          for (const count of counts) outcomes.push({ ok: true, value: count });
+          i = end;
+          continue;
+        }
+        // A run of application messages goes in a few multi-row statements.
         while (end < batch.length && batch[end]!.message) end++;
         if (end - i > 1) {
           const inputs = batch.slice(i, end).map((op) => op.message!);
@@ -878,26 +901,29 @@ export class PostgresStore implements Store {
   }
 
   async storeMessage(input: MessageInput): Promise<AcceptedSend> {
-    return this.write(async (db) => {
-      const previous = await this.previousSend(db, input, 'message');
-      if (previous) return previous;
-      const { epoch, members } = await this.membership(db, blob(input.groupId), input.sender);
-      const delivery = await this.deliver(
-        db,
-        'message',
-        input.body,
-        PostgresStore.others(members, input.sender),
-        input,
-      );
-      await this.recordSend(db, input, delivery.messageId, epoch);
-      return {
-        messageId: delivery.messageId,
-        epoch: BigInt(epoch),
-        acceptedAt: input.now,
-        duplicate: false,
-        deliveries: [delivery],
-      };
-    }, input);
+    return this.write(
+      async (db) => {
+        const previous = await this.previousSend(db, input, 'message');
+        if (previous) return previous;
+        const { epoch, members } = await this.membership(db, blob(input.groupId), input.sender);
+        const delivery = await this.deliver(
+          db,
+          'message',
+          input.body,
+          PostgresStore.others(members, input.sender),
+          input,
+        );
+        await this.recordSend(db, input, delivery.messageId, epoch);
+        return {
+          messageId: delivery.messageId,
+          epoch: BigInt(epoch),
+          acceptedAt: input.now,
+          duplicate: false,
+          deliveries: [delivery],
+        };
+      },
+      { message: input },
+    );
   }
 
   /**
@@ -1202,20 +1228,47 @@ export class PostgresStore implements Store {
   }
 
   async ack(mailbox: MailboxKey, messageIds: readonly Uint8Array[]): Promise<number> {
-    return this.write(async (db) => {
-      const seqs = messageIds.map(seqOf).filter((s): s is number => s !== undefined);
-      if (seqs.length === 0) return 0;
-      // Only entries of this mailbox can match: another device's ids delete nothing.
-      const removed = await db.query<{ message_seq: number }>(
-        `DELETE FROM mailbox_entries WHERE account_id = $1 AND device_id = $2 AND message_seq = ANY($3::bigint[])
-         RETURNING message_seq`,
-        [mailbox.accountId, mailbox.deviceId, seqs],
-      );
-      await this.dropReferences(
-        db,
-        removed.rows.map((r) => r.message_seq),
-      );
-      return removed.rows.length;
+    const seqs = messageIds.map(seqOf).filter((s): s is number => s !== undefined);
+    if (seqs.length === 0) return 0;
+    const input = { mailbox, seqs };
+    return this.write(async (db) => (await this.ackMany(db, [input]))[0]!, { ack: input });
+  }
+
+  /**
+   * Deletes the acknowledged entries of several mailboxes in one statement (only entries of
+   * the acknowledging mailbox can match: another device's ids delete nothing), then drops the
+   * messages no entry refers to any more. Returns how many entries each acknowledgement
+   * removed; an entry acknowledged twice in one batch counts for the first.
+   */
+  private async ackMany(db: pg.ClientBase, acks: readonly AckInput[]): Promise<number[]> {
+    const accounts: number[] = [];
+    const devices: number[] = [];
+    const seqs: number[] = [];
+    for (const ack of acks) {
+      for (const seq of ack.seqs) {
+        accounts.push(ack.mailbox.accountId);
+        devices.push(ack.mailbox.deviceId);
+        seqs.push(seq);
+      }
+    }
+    const removed = await db.query<{ account_id: number; device_id: number; message_seq: number }>(
+      `DELETE FROM mailbox_entries e
+       USING unnest($1::integer[], $2::integer[], $3::bigint[]) AS a(account_id, device_id, seq)
+       WHERE e.account_id = a.account_id AND e.device_id = a.device_id AND e.message_seq = a.seq
+       RETURNING e.account_id, e.device_id, e.message_seq`,
+      [accounts, devices, seqs],
+    );
+    await this.dropReferences(
+      db,
+      removed.rows.map((r) => r.message_seq),
+    );
+    const gone = new Set(removed.rows.map((r) => `${r.account_id}/${r.device_id}/${r.message_seq}`));
+    return acks.map((ack) => {
+      let count = 0;
+      for (const seq of ack.seqs) {
+        if (gone.delete(`${ack.mailbox.accountId}/${ack.mailbox.deviceId}/${seq}`)) count++;
+      }
+      return count;
     });
   }
 
