@@ -603,6 +603,8 @@ export async function latencyRun(
     if (at - started >= warmupMs) samples.push(performance.now() - at);
   });
   let sent = 0;
+  /** Messages sent after the warm-up: each must arrive once, as one sample. */
+  let sampled = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
@@ -613,7 +615,9 @@ export async function latencyRun(
       }
       const due = Math.floor((elapsed * rate) / 1000);
       while (sent < due) {
-        clients[sent % clients.length]!.send(performance.now());
+        const at = performance.now();
+        if (at - started >= warmupMs) sampled++;
+        clients[sent % clients.length]!.send(at);
         sent++;
       }
       setTimeout(tick, 1);
@@ -629,6 +633,6 @@ export async function latencyRun(
     p50: pick(0.5),
     p99: pick(0.99),
     delivered: samples.length,
-    expected: ((durationMs - warmupMs) * rate) / 1000,
+    expected: sampled,
   };
 }
