@@ -89,6 +89,8 @@ export class KtLogOperator {
   private readonly vrfCache = new Map<string, VrfResult>();
   private readonly mutex = new Mutex();
   private broken = false;
+  /** The log size whose newest checkpoint was verified against the log key. */
+  private verifiedSize = 0;
   readonly publicKeys: KtPublicKeys;
 
   private constructor(private readonly options: KtLogOperatorOptions) {
@@ -118,25 +120,41 @@ export class KtLogOperator {
 
   /** Applies the epochs the store holds beyond this operator's, checking each one. */
   private async replay(): Promise<void> {
-    const from = this.log.size;
-    for await (const { epoch, updates } of this.options.store.loadEpochs(from)) {
-      for (const u of updates) this.tree.set(u.label, u.version, u.head);
-      if (!equalBytes(this.tree.rootHash(), epoch.entry.prefixRoot) || epoch.entry.epoch !== this.log.size) {
-        this.broken = true;
-        throw new KtError('internal', 'kt store: a stored epoch does not replay to its prefix root');
+    try {
+      for await (const { epoch, updates } of this.options.store.loadEpochs(this.log.size)) {
+        for (const u of updates) this.tree.set(u.label, u.version, u.head);
+        if (!equalBytes(this.tree.rootHash(), epoch.entry.prefixRoot) || epoch.entry.epoch !== this.log.size) {
+          throw new KtError('internal', 'kt store: a stored epoch does not replay to its prefix root');
+        }
+        this.log.append(encodeLogEntry(epoch.entry));
+        this.entries.push(epoch.entry);
+        this.checkpoints.push(epoch.checkpoint);
       }
-      this.log.append(encodeLogEntry(epoch.entry));
-      this.entries.push(epoch.entry);
-      this.checkpoints.push(epoch.checkpoint);
+    } catch (error) {
+      // A store that could not be read leaves whole epochs applied (each is applied only once
+      // read entire); anything else is a log this operator must not serve.
+      if (KtError.is(error)) this.broken = true;
+      throw error;
+    } finally {
+      if (this.log.size > this.verifiedSize && !this.broken) this.verifyNewest();
     }
-    if (this.log.size > from) {
-      // A log signed with another key (a different key file on another node) is not ours to serve.
+  }
+
+  /**
+   * The newest checkpoint must verify under this operator's own key and match the replayed
+   * log: a log signed with another key (another key file on another node) is not ours to serve.
+   */
+  private verifyNewest(): void {
+    try {
       const newest = openCheckpoint(this.checkpoint, this.publicKeys.logKey);
       if (newest.size !== this.log.size || !equalBytes(newest.rootHash, this.log.root())) {
-        this.broken = true;
         throw new KtError('inconsistent', 'kt store: the newest checkpoint does not match the log');
       }
+    } catch (error) {
+      this.broken = true;
+      throw error;
     }
+    this.verifiedSize = this.log.size;
   }
 
   /**
@@ -150,6 +168,11 @@ export class KtLogOperator {
       await this.replay();
       return this.log.size;
     });
+  }
+
+  /** Whether a failed write or a bad stored log stopped this operator (reopen it). */
+  get isBroken(): boolean {
+    return this.broken;
   }
 
   /** Whether this operator may append and publish. */
@@ -289,6 +312,7 @@ export class KtLogOperator {
       await this.options.store.commitEpoch(record, updates);
       this.entries.push(entry);
       this.checkpoints.push(checkpoint);
+      this.verifiedSize = this.log.size; // Signed here, with this operator's own key.
       this.pending = [];
       this.pendingHeads.clear();
       this.broken = false;

@@ -106,8 +106,17 @@ describe('several nodes under faults', () => {
       let terminated = 0;
       for (let round = 0; round < 5; round++) {
         const sends = Array.from({ length: 40 }, () => sendUntilAccepted(wsA, groupId));
-        // Cut every connection of the node to its database while the sends are in flight.
-        await new Promise((resolve) => setImmediate(resolve));
+        // Cut every connection of the node to its database while the sends are in flight
+        // (once the node has one: the previous round's cut may still be reconnecting).
+        const deadline = Date.now() + 5000;
+        while (Date.now() < deadline) {
+          const { rowCount } = await admin.query(
+            'SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+            [database],
+          );
+          if ((rowCount ?? 0) > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
         const cut = await admin.query(
           'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
           [database],
@@ -115,7 +124,7 @@ describe('several nodes under faults', () => {
         terminated += cut.rowCount ?? 0;
         accepted.push(...(await Promise.all(sends)));
       }
-      assert.ok(terminated >= 5, 'connections were cut');
+      assert.ok(terminated >= 5, `connections were cut (${terminated})`);
       const delivered = await drain(node.url, tokenB, accepted.length + 1); // + the Welcome
       const messages = new Set(delivered);
       assert.equal(messages.size, delivered.length, 'nothing delivered twice');

@@ -28,6 +28,10 @@ async function checkUpgraded(store: Store): Promise<void> {
   const alice = await store.accountByUsername('alice');
   assert.ok(alice, 'the account stored before the upgrade is still there');
   assert.deepEqual(new Uint8Array(alice.identityKey), account.identityKey);
+  // Schema 2: every update awaits the shared log's writer (after an upgrade, all of them).
+  const unlogged = await store.accountUpdatesNotLogged(10);
+  await store.markUpdatesLogged(unlogged.map((u) => u.seq));
+  assert.equal((await store.accountUpdatesNotLogged(10)).length, 0);
   // Schema 2: challenges, single use.
   const nonce = new Uint8Array(32).fill(7);
   await store.addChallenge(nonce, 2_000_000_000_000);
@@ -51,7 +55,8 @@ describe('schema migrations keep stored data', () => {
     await v1.close();
     const raw = new Database(path);
     raw.exec(
-      'DROP TABLE challenges; DROP INDEX accounts_awaiting_log; UPDATE schema_version SET version = 1',
+      `DROP TABLE challenges; DROP INDEX accounts_awaiting_log; DROP INDEX account_updates_unlogged;
+       ALTER TABLE account_updates DROP COLUMN kt_logged; UPDATE schema_version SET version = 1`,
     );
     assert.equal(migrations.length, SCHEMA_VERSION);
     raw.close();
@@ -79,7 +84,8 @@ describe('schema migrations keep stored data', () => {
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
       await client.query(
-        'DROP TABLE challenges; DROP INDEX accounts_awaiting_log; UPDATE schema_version SET version = 1',
+        `DROP TABLE challenges; DROP INDEX accounts_awaiting_log;
+         ALTER TABLE account_updates DROP COLUMN kt_logged; UPDATE schema_version SET version = 1`,
       );
       await client.end();
       assert.equal(postgresMigrations.length, POSTGRES_SCHEMA_VERSION);

@@ -6,13 +6,16 @@
 //
 // One node keeps its log in a SQLite file of its own and is always its writer. Several nodes
 // share one log in their PostgreSQL database (postgres-kt-store.ts): the node holding the
-// writer's lease appends and publishes, and on every tick also appends the updates other
-// nodes accepted (the `reconcile` hook: accounts whose version is not yet logged); the others
-// are followers that catch up from the database before each answer, so any node serves
-// reads, and a follower's `append` resolves once the writer logged the update. When the
-// writer's connection ends (the node died, its backend was terminated), its lock is released,
-// the next follower to tick takes the lease, replays the log from the database, and carries
-// on; the node that lost it reopens as a follower.
+// writer's lease appends and publishes. Every node records each account update it accepts in
+// the shared account log first; on every tick the writer appends, per account in version
+// order, the ones no writer has logged yet (whichever node accepted them: registrations,
+// device lists, deletions; after an upgrade, the whole history), and runs the `reconcile`
+// hook (accounts whose version is not marked logged). The others are followers that catch up
+// from the database before each answer, so any node serves reads, and a follower's `append`
+// resolves once the writer logged the update. When the writer's connection ends (the node
+// died, its backend was terminated), its lock is released, the next follower to tick takes
+// the lease, replays the log from the database, and carries on; the node that lost it reopens
+// as a follower, and an operator opened under one lease never writes under the next.
 import { ApiError } from '@ghostproof/api';
 import type { KtLogOperator, KtStore } from '@ghostproof/kt';
 import { KtLogOperator as Operator, formatNoteVerifierKey } from '@ghostproof/kt';
@@ -47,6 +50,8 @@ export interface KeyTransparencyOptions {
 
 /** The value logged for a deleted account: no device list. */
 const DELETED = new Uint8Array(0);
+/** Account updates the writer reads per tick from the account log. */
+const LOG_BATCH = 1000;
 /** How often a follower's append looks whether the writer has logged its update. */
 const FOLLOWER_POLL_MS = 50;
 
@@ -71,6 +76,8 @@ export class KeyTransparency implements AccountLog {
   /** Undefined while (re)opening: after losing the lease, or when the database was away. */
   private current: KtLogOperator | undefined;
   private ticking: Promise<void> | undefined;
+  /** The lease the writer's operator was opened under. */
+  private lease = 0;
   private closed = false;
   /** A follower's appends waiting for the writer to log them, and the loop looking for them. */
   private waiting: Waiter[] = [];
@@ -101,7 +108,7 @@ export class KeyTransparency implements AccountLog {
     const kt = new KeyTransparency(keys, ktStore, new StoreAccountLog(options.store), options);
     built.kt = kt;
     try {
-      await kt.turn();
+      await kt.runTurn();
     } catch (error) {
       await kt.close();
       throw error;
@@ -147,47 +154,102 @@ export class KeyTransparency implements AccountLog {
 
   /**
    * One turn of the timer (and the first, at open): takes the lease if it is free, reopens
-   * the operator if its role changed, catches a follower up, and on the writer appends what
+   * the operator if its role changed, catches a follower up, and on the writer logs what
    * other nodes accepted and publishes an epoch when one is due. Never two at once.
    */
   tick(): Promise<void> {
-    this.ticking ??= this.turn()
-      .catch((error: unknown) => {
-        this.options.log.error(
-          { event: 'kt-tick-failed', err: describeError(error) },
-          'key transparency tick failed',
-        );
-      })
-      .finally(() => {
-        this.ticking = undefined;
-      });
+    return this.runTurn().catch((error: unknown) => {
+      this.options.log.error(
+        { event: 'kt-tick-failed', err: describeError(error) },
+        'key transparency tick failed',
+      );
+    });
+  }
+
+  private runTurn(): Promise<void> {
+    this.ticking ??= this.turn().finally(() => {
+      this.ticking = undefined;
+    });
     return this.ticking;
   }
 
   private async turn(): Promise<void> {
     if (this.closed) return;
     const store = this.ktStore;
-    const writer = store instanceof PostgresKtStore ? await store.tryLease() : true;
+    const shared = store instanceof PostgresKtStore;
+    const writer = shared ? await store.tryLease() : true;
+    const lease = shared ? store.leaseNumber : 0;
     const current = this.current;
-    if (current?.isWriter !== writer) {
+    if (!current || current.isWriter !== writer || current.isBroken || (writer && this.lease !== lease)) {
       await this.serial(async () => {
         this.current = undefined;
-        this.current = await this.openOperator(store, !writer);
+        try {
+          this.current = await this.openOperator(store, !writer);
+          this.lease = lease;
+        } catch (error) {
+          // A node that cannot open the log must not keep others from writing it.
+          if (shared && writer) await store.releaseLease();
+          throw error;
+        }
       });
       this.options.log.info({ event: writer ? 'kt-writer' : 'kt-follower' }, 'key transparency role');
     } else if (!writer) {
-      await current.sync().catch((error: unknown) => {
-        // A follower that could not replay what it read is reopened from the store next tick.
-        if (this.current === current) this.current = undefined;
-        throw error;
-      });
+      await current.sync(); // A store error leaves it usable; a bad log marks it broken.
     }
     if (!writer) return;
-    if (this.shared && this.reconcile) {
-      const appended = await this.reconcile();
-      if (appended > 0) this.options.log.info({ event: 'kt-reconciled', count: appended }, 'logged updates');
+    try {
+      if (shared) {
+        await this.logOtherNodes();
+        await this.reconcile?.();
+      }
+    } finally {
+      // Whatever one account's update did, the log goes on being published.
+      await this.publishIfDue();
     }
-    await this.publishIfDue();
+  }
+
+  /**
+   * The writer's share of a shared log: appends the account updates any node accepted and
+   * no writer logged yet (registrations, device lists, deletions; on the first start after
+   * an upgrade, all of them), per account in version order. An account whose next version
+   * is not in the account log yet (its node is still writing it) waits for the next tick.
+   */
+  private async logOtherNodes(): Promise<void> {
+    const operator = this.current;
+    if (!operator?.isWriter) return;
+    const updates = await this.options.store.accountUpdatesNotLogged(LOG_BATCH);
+    if (updates.length === 0) return;
+    const byAccount = new Map<string, (AccountUpdate & { seq: number })[]>();
+    for (const u of updates) {
+      let list = byAccount.get(u.username);
+      if (!list) byAccount.set(u.username, (list = []));
+      list.push(u);
+    }
+    const done: number[] = [];
+    let appended = 0;
+    for (const [username, list] of byAccount) {
+      list.sort((a, b) => (a.version < b.version ? -1 : 1));
+      for (const update of list) {
+        const ok = await this.serial(async () => {
+          const latest = operator.latestVersion(username);
+          if (update.version <= BigInt(latest)) return true;
+          if (update.version > BigInt(latest + 1)) return false;
+          await this.appendOne(operator, update);
+          appended++;
+          return true;
+        }).catch((error: unknown) => {
+          this.options.log.error(
+            { event: 'kt-log-update-failed', err: describeError(error) },
+            'update not logged',
+          );
+          return false;
+        });
+        if (!ok) break;
+        done.push(update.seq);
+      }
+    }
+    await this.options.store.markUpdatesLogged(done);
+    if (appended > 0) this.options.log.info({ event: 'kt-logged', count: appended }, 'logged updates');
   }
 
   /** The writer's connection ended: stop writing now, reopen as a follower on the next tick. */

@@ -93,6 +93,8 @@ export interface PostgresKtStoreOptions {
 
 export class PostgresKtStore implements KtStore {
   private lease: pg.Client | undefined;
+  /** Counts the leases this node took: an operator opened under one must not write under the next. */
+  private leases = 0;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -131,13 +133,20 @@ export class PostgresKtStore implements KtStore {
     return this.lease !== undefined;
   }
 
+  /** Which lease this node holds: a new number each time it takes the lease again. */
+  get leaseNumber(): number {
+    return this.leases;
+  }
+
   /**
    * Tries to become the log's one writer. Resolves true if this node holds the lease
    * (already or now), false if another node does.
    */
   async tryLease(): Promise<boolean> {
     if (this.lease) return true;
-    const client = new pg.Client({ connectionString: this.options.connectionString });
+    // TCP keep-alive: a writer cut off from the database is noticed (and its lock freed by
+    // the server, with the server's tcp_keepalives_* settings) without waiting for traffic.
+    const client = new pg.Client({ connectionString: this.options.connectionString, keepAlive: true });
     let connected = false;
     const lost = () => {
       if (this.lease !== client) return;
@@ -162,7 +171,15 @@ export class PostgresKtStore implements KtStore {
       throw error;
     }
     this.lease = client;
+    this.leases += 1;
     return true;
+  }
+
+  /** Gives the lease up (this node cannot write after all): another node may take it. */
+  async releaseLease(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) await lease.end().catch(() => {});
   }
 
   private writer(): pg.Client {
@@ -267,9 +284,7 @@ export class PostgresKtStore implements KtStore {
 
   /** Releases the lease (ending its connection) and the read connections. */
   async close(): Promise<void> {
-    const lease = this.lease;
-    this.lease = undefined;
-    if (lease) await lease.end().catch(() => {});
+    await this.releaseLease();
     await this.pool.end();
   }
 }

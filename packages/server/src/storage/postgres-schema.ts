@@ -131,7 +131,8 @@ export const postgresMigrations: readonly string[] = [
   CREATE INDEX attachments_by_expiry ON attachments (expires_at);
   `,
   // 1 → 2: sign-in challenges shared by the nodes (a challenge from one node is answered
-  // at another), and the accounts key transparency's writer must still log, indexed.
+  // at another), the accounts key transparency's writer must still log, indexed, and which
+  // account updates the shared log's writer has logged (on upgrade, none: it logs them all).
   `
   CREATE TABLE challenges (
     nonce_hash BYTEA PRIMARY KEY,
@@ -139,5 +140,7 @@ export const postgresMigrations: readonly string[] = [
   );
   CREATE INDEX challenges_by_expiry ON challenges (expires_at);
   CREATE INDEX accounts_awaiting_log ON accounts (id) WHERE logged_sequence < sequence;
+  ALTER TABLE account_updates ADD COLUMN kt_logged BOOLEAN NOT NULL DEFAULT false;
+  CREATE INDEX account_updates_unlogged ON account_updates (seq) WHERE NOT kt_logged;
   `,
 ];

@@ -555,6 +555,34 @@ export class PostgresStore implements Store {
     });
   }
 
+  async accountUpdatesNotLogged(limit: number): Promise<(AccountUpdate & { readonly seq: number })[]> {
+    const { rows } = await this.reads.query<{
+      seq: number;
+      username: string;
+      version: number;
+      device_list: Buffer | null;
+      at: number;
+    }>(
+      `SELECT seq, username, version, device_list, at FROM account_updates
+       WHERE NOT kt_logged ORDER BY seq LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      seq: r.seq,
+      username: r.username,
+      version: BigInt(r.version),
+      signedDeviceList: r.device_list && new Uint8Array(r.device_list),
+      at: r.at,
+    }));
+  }
+
+  async markUpdatesLogged(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    return this.write(async (db) => {
+      await db.query('UPDATE account_updates SET kt_logged = true WHERE seq = ANY($1::bigint[])', [seqs]);
+    });
+  }
+
   async addChallenge(nonceHash: Uint8Array, expiresAt: number): Promise<void> {
     return this.write(async (db) => {
       await db.query('INSERT INTO challenges (nonce_hash, expires_at) VALUES ($1, $2)', [

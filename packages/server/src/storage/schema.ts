@@ -139,7 +139,8 @@ export const migrations: readonly string[] = [
   CREATE INDEX attachments_by_expiry ON attachments (expires_at);
   `,
   // 1 → 2: sign-in challenges in the store (any node of several may answer the sign-in),
-  // and the accounts whose newest version key transparency has not logged yet, indexed.
+  // the accounts whose newest version key transparency has not logged yet, indexed, and which
+  // account updates a shared key transparency log's writer has logged (several nodes).
   `
   CREATE TABLE challenges (
     nonce_hash BLOB PRIMARY KEY,
@@ -147,5 +148,7 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX challenges_by_expiry ON challenges (expires_at);
   CREATE INDEX accounts_awaiting_log ON accounts (id) WHERE logged_sequence < sequence;
+  ALTER TABLE account_updates ADD COLUMN kt_logged INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX account_updates_unlogged ON account_updates (seq) WHERE kt_logged = 0;
   `,
 ];

@@ -504,6 +504,30 @@ export class SqliteStore implements Store {
     });
   }
 
+  async accountUpdatesNotLogged(limit: number): Promise<(AccountUpdate & { readonly seq: number })[]> {
+    const rows = this.db
+      .prepare(
+        'SELECT seq, username, version, device_list, at FROM account_updates WHERE kt_logged = 0 ORDER BY seq LIMIT ?',
+      )
+      .all(limit) as { seq: number; username: string; version: number; device_list: Buffer | null; at: number }[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      username: r.username,
+      version: BigInt(r.version),
+      signedDeviceList: r.device_list && new Uint8Array(r.device_list),
+      at: r.at,
+    }));
+  }
+
+  async markUpdatesLogged(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    return this.write(() => {
+      this.db
+        .prepare('UPDATE account_updates SET kt_logged = 1 WHERE seq IN (SELECT value FROM json_each(?))')
+        .run(JSON.stringify(seqs));
+    });
+  }
+
   async createSession(tokenHash: Uint8Array, mailbox: MailboxKey, expiresAt: number): Promise<void> {
     return this.write(() => {
       this.s.insertSession.run(blob(tokenHash), mailbox.accountId, mailbox.deviceId, expiresAt);

@@ -204,6 +204,13 @@ export interface Store {
   /** The simple AccountLog's records (until key transparency backs the log). */
   appendAccountUpdate(update: AccountUpdate): Promise<void>;
   accountUpdates(username: string): Promise<AccountUpdate[]>;
+  /**
+   * Account updates (any node's) not yet marked logged by a shared key transparency log's
+   * writer, oldest first, at most `limit`, each with its position in the account log.
+   */
+  accountUpdatesNotLogged(limit: number): Promise<(AccountUpdate & { readonly seq: number })[]>;
+  /** Marks account updates, by position, as logged by the shared log's writer. */
+  markUpdatesLogged(seqs: readonly number[]): Promise<void>;
 
   // Invites: codes are stored as SHA-256 hashes.
   addInvites(codeHashes: readonly Uint8Array[], uses: number, expiresAt: number): Promise<void>;
