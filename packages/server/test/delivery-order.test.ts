@@ -29,6 +29,9 @@ class ReorderingBus implements DeliveryBus {
   private readonly listeners = new Map<string, MailboxListener>();
   held: { key: string; notice: DeliveryNotice }[] = [];
 
+  /** Lossy or not, as the test needs (a held notice never released is a lost one). */
+  constructor(readonly lossy = false) {}
+
   publish(mailbox: MailboxKey, notice: DeliveryNotice): void {
     this.held.push({ key: `${mailbox.accountId}/${mailbox.deviceId}`, notice });
   }
@@ -291,4 +294,39 @@ describe('mailbox reads', () => {
       }
     });
   }
+});
+
+describe('a bus that can lose notices', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db.drop();
+  });
+
+  it('reads the mailbox every few pings on a bus that can lose notices: a lost notice still arrives', async () => {
+    // Negative control: on a bus that says it loses nothing, the lost notice is never made up.
+    for (const lossy of [true, false]) {
+      const bus = new ReorderingBus(lossy);
+      const options = { store: db.url, bus, kt: { enabled: false }, pingIntervalMs: 250 };
+      const x = await startServer(options);
+      const y = await startServer(options);
+      try {
+        const { groupId, aliceOnX, bobOnY } = await aliceAndBob(x, y);
+        bus.held = [];
+        // Stored by node x, its notice lost (held and never released), as when x dies first.
+        const lost = await send(aliceOnX, groupId);
+        const arrived = await bobOnY.waitForDeliveries(2, 3000).then(
+          () => true,
+          () => false,
+        );
+        assert.equal(arrived, lossy);
+        if (lossy) assert.equal(hex(bobOnY.deliveries[1]!.messageId), hex(lost));
+      } finally {
+        await x.stop();
+        await y.stop();
+      }
+    }
+  });
 });

@@ -25,6 +25,12 @@ export interface MailboxListener {
 }
 
 export interface DeliveryBus {
+  /**
+   * Whether a notice can be lost without any listener hearing of it: another node may die
+   * after storing an entry and before announcing it. Live connections then read their
+   * mailbox now and then, not only when told to.
+   */
+  readonly lossy: boolean;
   publish(mailbox: MailboxKey, notice: DeliveryNotice): void;
   /** Registers the live connection of a mailbox; returns the function that unregisters it. */
   subscribe(mailbox: MailboxKey, listener: MailboxListener): () => void;

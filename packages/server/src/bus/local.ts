@@ -3,6 +3,8 @@ import type { MailboxKey } from '../storage/store.js';
 import { mailboxKeyString, type DeliveryBus, type DeliveryNotice, type MailboxListener } from './bus.js';
 
 export class LocalBus implements DeliveryBus {
+  /** In one process: a node that dies takes its connections with it. */
+  readonly lossy = false;
   private readonly listeners = new Map<string, MailboxListener>();
 
   publish(mailbox: MailboxKey, notice: DeliveryNotice): void {

@@ -22,6 +22,8 @@ export interface NatsBusOptions {
 }
 
 const FORMAT_VERSION = 1;
+/** After a reconnect, the connections' mailbox reads are spread over this long. */
+const RECONNECT_SPREAD_MS = 1000;
 const kindCodes: Record<DeliveryKind, number> = { message: 1, commit: 2, welcome: 3 };
 const kindNames: Record<number, DeliveryKind> = { 1: 'message', 2: 'commit', 3: 'welcome' };
 
@@ -69,6 +71,7 @@ export function decodeNotice(bytes: Uint8Array): DeliveryNotice | undefined {
 }
 
 export class NatsBus implements DeliveryBus {
+  readonly lossy = true;
   private readonly listeners = new Map<string, { listener: MailboxListener; subscription: Subscription }>();
 
   private constructor(
@@ -98,7 +101,10 @@ export class NatsBus implements DeliveryBus {
   private async watchReconnects(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (status.type !== 'reconnect') continue;
-      for (const { listener } of this.listeners.values()) listener.catchUp();
+      // Spread over a second, so that every connection does not read its mailbox at once.
+      for (const { listener } of this.listeners.values()) {
+        setTimeout(() => listener.catchUp(), Math.random() * RECONNECT_SPREAD_MS).unref();
+      }
     }
   }
 

@@ -37,6 +37,8 @@ export const CloseCode = {
 
 /** Requests one connection may have in progress; more are refused with 'rate-limited'. */
 const MAX_REQUESTS_IN_PROGRESS = 128;
+/** With a bus that can lose notices, a live connection reads its mailbox every this many pings. */
+const CATCH_UP_EVERY_PINGS = 4;
 /** After a failed mailbox read, the next try. */
 const PUMP_RETRY_MS = 1000;
 const PUMP_BATCH = 128;
@@ -91,6 +93,7 @@ class Connection implements MailboxListener {
   private pumping = false;
   /** Set when a delivery could not be sent live; the pump catches up from storage. */
   private behind = false;
+  private pings = 0;
   private inProgress = 0;
   private corked = false;
   alive = true;
@@ -371,6 +374,10 @@ class Connection implements MailboxListener {
     }
     this.alive = false;
     this.ws.ping();
+    // With several nodes, a node that died between storing an entry and announcing it leaves
+    // the entry unannounced: read the mailbox every few pings, so it arrives in minutes at
+    // worst, not at the next reconnect.
+    if (this.gateway.ctx.bus.lossy && ++this.pings % CATCH_UP_EVERY_PINGS === 0) this.catchUp();
   }
 }
 
