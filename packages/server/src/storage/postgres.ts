@@ -419,6 +419,9 @@ export class PostgresStore implements Store {
   /** One fewer entry for each message; a message goes with its last entry. */
   private async dropReferences(db: pg.ClientBase, seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return;
+    // Rows locked in position order: nodes acknowledging entries of the same messages at once
+    // (a group's members on several nodes) wait for each other instead of deadlocking.
+    await db.query('SELECT 1 FROM messages WHERE seq = ANY($1::bigint[]) ORDER BY seq FOR UPDATE', [seqs]);
     const { rows } = await db.query<{ seq: number; remaining: number }>(
       `UPDATE messages m SET remaining = m.remaining - d.n
        FROM (SELECT seq, count(*)::int AS n FROM unnest($1::bigint[]) AS seq GROUP BY seq) d
