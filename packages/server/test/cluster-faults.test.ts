@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { ContentType, routes } from '@ghostproof/api';
+import { parseNoteVerifierKey, verifyLookupProof } from '@ghostproof/kt';
 import { NatsBus } from '../src/bus/nats.js';
 import {
   call,
@@ -221,14 +222,17 @@ describe('several nodes under faults', () => {
       assert.equal(new Set(seen).size, seen.length, 'nothing delivered twice in one read');
       assert.deepEqual(new Set(seen.slice(1)), new Set(accepted));
       // Key transparency carries on: a new account through either node is logged and proven.
+      const keys = await call(nodeA.url, routes.ktKeys, undefined);
+      const anchor = { logKey: parseNoteVerifierKey(keys.logKey), vrfPublicKey: keys.vrfPublicKey };
       for (const node of [nodeA, nodeB]) {
         const carol = await (await TestAccount.create(node.url)).register();
         const token = await carol.signIn();
+        await [nodeA, nodeB].find((n) => n.server.kt!.isWriter)!.server.kt!.publish();
         const { proof } = await call(node.url, routes.ktLookup, undefined, {
           token,
           params: { username: carol.username },
         });
-        assert.ok(proof.length > 0);
+        assert.equal(verifyLookupProof(anchor, carol.username, proof).version, 1);
       }
       assert.equal([nodeA, nodeB].filter((n) => n.server.kt!.isWriter).length, 1);
       await wsA.close();

@@ -88,6 +88,10 @@ describe('members on two nodes committing at once', () => {
       );
       await m.accept(id);
     }
+    // The group's epoch as each member's MLS state has it.
+    const epochOf = async (m: Messenger) =>
+      (await (m as unknown as { mls(id: string): Promise<{ epoch: bigint }> }).mls(id)).epoch;
+    const start = await epochOf(alice);
     // All three commit at once, alice through node A, bob and carol through node B.
     const refusedBefore = await staleEpochs();
     await Promise.all([alice.selfUpdate(id), bob.selfUpdate(id), carol.selfUpdate(id)]);
@@ -99,6 +103,11 @@ describe('members on two nodes committing at once', () => {
       return all.every((code) => code === all[0]) ? all : undefined;
     });
     assert.equal(new Set(codes).size, 1);
+    // Each of the three commits was applied by everyone (the losers retried, none gave up).
+    await eventually('three epochs on', async () => {
+      const epochs = await Promise.all([alice, bob, carol].map(epochOf));
+      return epochs.every((e) => e === start + 3n) ? true : undefined;
+    });
     await bob.sendText(id, 'after the race');
     for (const m of [alice, carol]) {
       await eventually('the message', async () =>
