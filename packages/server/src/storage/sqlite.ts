@@ -509,7 +509,13 @@ export class SqliteStore implements Store {
       .prepare(
         'SELECT seq, username, version, device_list, at FROM account_updates WHERE kt_logged = 0 ORDER BY seq LIMIT ?',
       )
-      .all(limit) as { seq: number; username: string; version: number; device_list: Buffer | null; at: number }[];
+      .all(limit) as {
+      seq: number;
+      username: string;
+      version: number;
+      device_list: Buffer | null;
+      at: number;
+    }[];
     return rows.map((r) => ({
       seq: r.seq,
       username: r.username,
