@@ -123,7 +123,10 @@ export class KtLogOperator {
     try {
       for await (const { epoch, updates } of this.options.store.loadEpochs(this.log.size)) {
         for (const u of updates) this.tree.set(u.label, u.version, u.head);
-        if (!equalBytes(this.tree.rootHash(), epoch.entry.prefixRoot) || epoch.entry.epoch !== this.log.size) {
+        if (
+          !equalBytes(this.tree.rootHash(), epoch.entry.prefixRoot) ||
+          epoch.entry.epoch !== this.log.size
+        ) {
           throw new KtError('internal', 'kt store: a stored epoch does not replay to its prefix root');
         }
         this.log.append(encodeLogEntry(epoch.entry));
