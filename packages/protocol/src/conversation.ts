@@ -747,10 +747,13 @@ export class Conversation {
     return pending.meta.events;
   }
 
-  /** The server answered stale-epoch (or the commit is abandoned): drop it, keep the epoch. */
+  /**
+   * The server answered stale-epoch (or the commit is abandoned): drop it, keep the epoch. A
+   * no-op when it is no longer pending: the winning commit may have been processed first, and
+   * processing it dropped ours.
+   */
   private async discardNow(id: string): Promise<void> {
-    if (!this.pending || this.pending.meta.id !== id)
-      throw new ProtocolError('not-allowed', 'no such pending commit');
+    if (!this.pending || this.pending.meta.id !== id) return;
     this.pending = undefined;
     await this.save();
   }

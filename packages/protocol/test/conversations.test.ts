@@ -208,6 +208,24 @@ for (const [suiteName, suite] of suites) {
       assert.equal(textOf(await a.process((await c.encrypt(body.text('in sync'))).message)), 'in sync');
     });
 
+    it('the loser may see the winning commit before its stale-epoch answer: discarding after is harmless', async () => {
+      const world = new World(suite);
+      const [alice, bob] = [await world.person('alice'), await world.person('bob')];
+      const convs = await groupOf(world, alice, [bob]);
+      const [a, b] = [get(convs, 'alice/1'), get(convs, 'bob/1')];
+      const fromAlice = await a.prepareSelfUpdate();
+      const fromBob = await b.prepareSelfUpdate();
+      await a.confirm(fromAlice.id);
+      // The winner arrives first (another node delivered it before this node answered).
+      await deliver([b], fromAlice.commit);
+      assert.equal(b.pendingCommit, undefined, 'processing the winner dropped the loser');
+      await b.discard(fromBob.id);
+      assert.equal(b.epoch, a.epoch);
+      const retry = await b.prepareSelfUpdate();
+      await land(b, retry, [a]);
+      assert.equal(a.epoch, b.epoch);
+    });
+
     it('messages encrypted concurrently each get their own key, and all decrypt', async () => {
       const world = new World(suite);
       const [alice, bob] = [await world.person('alice'), await world.person('bob')];
