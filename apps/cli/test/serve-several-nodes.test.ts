@@ -35,4 +35,16 @@ describe('serve on PostgreSQL and NATS', () => {
     assert.deepEqual(fromFlags.options.kt, { keyFile: '/run/kt.json' });
     assert.throws(() => serveSettings(['--kt-origin', 'two words'], {}), /kt.origin/);
   });
+
+  it('takes the NATS subject prefix of the deployment, only with a bus, and refuses a bad one', () => {
+    const bus = ['--bus', 'nats://127.0.0.1:4222'];
+    assert.equal(
+      serveSettings([...bus, '--bus-prefix', 'chat-eu.prod'], {}).options.busSubjectPrefix,
+      'chat-eu.prod',
+    );
+    assert.equal(serveSettings(bus, { busPrefix: 'from-env' }).options.busSubjectPrefix, 'from-env');
+    assert.equal(serveSettings(bus, {}).options.busSubjectPrefix, undefined);
+    assert.throws(() => serveSettings([...bus, '--bus-prefix', 'a b'], {}), /--bus-prefix/);
+    assert.throws(() => serveSettings(['--bus-prefix', 'alone'], {}), /only with --bus/);
+  });
 });

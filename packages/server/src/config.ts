@@ -84,6 +84,11 @@ export interface ServerOptions {
    * bus adapter, or the nats:// URL of the NATS that several nodes share.
    */
   readonly bus?: DeliveryBus | string;
+  /**
+   * With `bus` as a nats:// URL: the first tokens of the NATS subjects (default `ghostproof`).
+   * The nodes of one deployment share it; two deployments on one NATS must not.
+   */
+  readonly busSubjectPrefix?: string;
   /** Where accepted account updates go; default: recorded in the store. */
   readonly accountLog?: AccountLog;
   readonly log?: LogOptions | Logger;

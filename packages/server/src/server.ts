@@ -92,7 +92,13 @@ export async function createServer(options: ServerOptions): Promise<GhostproofSe
   };
   let ownBus: NatsBus | undefined;
   try {
-    ownBus = typeof options.bus === 'string' ? await NatsBus.connect({ servers: options.bus }) : undefined;
+    ownBus =
+      typeof options.bus === 'string'
+        ? await NatsBus.connect({
+            servers: options.bus,
+            ...(options.busSubjectPrefix ? { subjectPrefix: options.busSubjectPrefix } : {}),
+          })
+        : undefined;
   } catch (error) {
     await closeOpened();
     throw error;

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ContentType, DeliveryKind, routes, signInSignatureInput } from '@ghostproof/api';
+import { connect as connectNats, type NatsConnection } from '@nats-io/transport-node';
 import { platformPrimitives } from '@ghostproof/crypto';
-import { NatsBus } from '../src/bus/nats.js';
 import {
   call,
   privateMessage,
@@ -24,25 +24,31 @@ const NATS_URL = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
 
 describe('two nodes on PostgreSQL and NATS', () => {
   let db: TestDatabase;
-  let busA: NatsBus;
-  let busB: NatsBus;
   let nodeA: Harness;
   let nodeB: Harness;
+  /** Notices seen on this test's subjects, by a NATS client of its own. */
+  let watcher: NatsConnection;
+  let noticesSeen = 0;
   before(async () => {
     db = await createTestDatabase();
-    const subjectPrefix = `ghostproof-test-${randomBytes(6).toString('hex')}`;
-    busA = await NatsBus.connect({ servers: NATS_URL, subjectPrefix });
-    busB = await NatsBus.connect({ servers: NATS_URL, subjectPrefix });
+    // As `serve --bus URL --bus-prefix NAME` runs it: each node connects its own bus.
+    const bus = { bus: NATS_URL, busSubjectPrefix: `ghostproof-test-${randomBytes(6).toString('hex')}` };
+    watcher = await connectNats({ servers: NATS_URL });
+    watcher.subscribe(`${bus.busSubjectPrefix}.>`, {
+      callback: () => {
+        noticesSeen++;
+      },
+    });
+    await watcher.flush();
     // The shared key transparency log has its own test (kt-shared.test.ts); off here, so that
     // registering through node B does not wait for node A's next tick.
-    nodeA = await startServer({ store: db.url, bus: busA, kt: { enabled: false } });
-    nodeB = await startServer({ store: db.url, bus: busB, kt: { enabled: false } });
+    nodeA = await startServer({ store: db.url, ...bus, kt: { enabled: false } });
+    nodeB = await startServer({ store: db.url, ...bus, kt: { enabled: false } });
   });
   after(async () => {
     await nodeA.stop();
     await nodeB.stop();
-    await busA.close();
-    await busB.close();
+    await watcher.close();
     await db.drop();
   });
 
@@ -87,6 +93,8 @@ describe('two nodes on PostgreSQL and NATS', () => {
       assert.deepEqual(live.message, message);
     }
     await wsB.expectNoMoreDeliveries(4, 200);
+    // They went over the deployment's own subjects (--bus-prefix), not the default ones.
+    assert.ok(noticesSeen >= 3, `notices on the test's subjects: ${noticesSeen}`);
     await wsA.close();
     await wsB.close();
   });

@@ -41,6 +41,7 @@ export const serveFlags = {
   'web-root': { type: 'string' },
   store: { type: 'string' },
   bus: { type: 'string' },
+  'bus-prefix': { type: 'string' },
   'kt-keys': { type: 'string' },
   'kt-origin': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -80,6 +81,9 @@ Options (environment variable in brackets; flags win):
                               several nodes (default: SQLite in the data directory) [${envNames.store}]
   --bus URL                   nats://host:port: reach devices connected to other nodes through
                               NATS (default: this process only) [${envNames.bus}]
+  --bus-prefix NAME           the NATS subjects' first tokens (default ghostproof): the same on
+                              every node of a deployment, another for another deployment on
+                              the same NATS [${envNames.busPrefix}]
   --kt-keys FILE              the key transparency log's private keys (default: kt-keys.json in
                               the data directory, made on first start); nodes sharing a store
                               share one log, so give them all the same file [${envNames.ktKeys}]
@@ -183,6 +187,13 @@ export function serveSettings(args: readonly string[], env: ServeEnv): ServeSett
   if (bus !== undefined && !/^nats:\/\//.test(bus)) {
     throw new UsageError(`--bus: expected a nats:// URL, got "${bus}"`);
   }
+  const busPrefix = values['bus-prefix'] ?? env.busPrefix;
+  if (busPrefix !== undefined && !/^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/.test(busPrefix)) {
+    throw new UsageError(`--bus-prefix: NATS subject tokens (letters, digits, _ and -, dot-separated)`);
+  }
+  if (busPrefix !== undefined && bus === undefined) {
+    throw new UsageError('--bus-prefix: only with --bus');
+  }
   const ktKeys = values['kt-keys'] ?? env.ktKeys;
   const ktOrigin = values['kt-origin'] ?? env.ktOrigin;
   const options: Omit<ServerOptions, 'log' | 'signal'> = {
@@ -215,6 +226,7 @@ export function serveSettings(args: readonly string[], env: ServeEnv): ServeSett
     ...(webRoot ? { webRoot: resolve(webRoot) } : {}),
     ...(store ? { store } : {}),
     ...(bus ? { bus } : {}),
+    ...(busPrefix ? { busSubjectPrefix: busPrefix } : {}),
     ...(ktKeys || ktOrigin
       ? { kt: { ...(ktKeys ? { keyFile: resolve(ktKeys) } : {}), ...(ktOrigin ? { origin: ktOrigin } : {}) } }
       : {}),

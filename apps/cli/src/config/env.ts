@@ -22,6 +22,7 @@ export interface ServeEnv {
   readonly bus?: string;
   readonly ktKeys?: string;
   readonly ktOrigin?: string;
+  readonly busPrefix?: string;
 }
 
 export const envNames: Record<keyof ServeEnv, string> = {
@@ -45,6 +46,7 @@ export const envNames: Record<keyof ServeEnv, string> = {
   bus: 'GHOSTPROOF_BUS',
   ktKeys: 'GHOSTPROOF_KT_KEYS',
   ktOrigin: 'GHOSTPROOF_KT_ORIGIN',
+  busPrefix: 'GHOSTPROOF_BUS_PREFIX',
 };
 
 export function readServeEnv(env: NodeJS.ProcessEnv): ServeEnv {
