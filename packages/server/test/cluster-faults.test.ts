@@ -10,47 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { ContentType, routes } from '@ghostproof/api';
+import { routes } from '@ghostproof/api';
 import { parseNoteVerifierKey, verifyLookupProof } from '@ghostproof/kt';
 import { NatsBus } from '../src/bus/nats.js';
 import {
   call,
+  pairInGroup,
   privateMessage,
   randomId,
   startServer,
   TestAccount,
-  welcomeFor,
   WsClient,
-  type Harness,
 } from './helpers/harness.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 import { freePort, killProcess, spawnNats, startPostgres } from './helpers/processes.js';
 
 const ADMIN_URL = process.env.GHOSTPROOF_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SHARED_NATS = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
-
-/** alice (on `a`) and bob (on `b`) in one group; bob is offline. */
-async function pair(a: Harness, b: Harness) {
-  const alice = await (await TestAccount.create(a.url)).register();
-  const bob = await (await TestAccount.create(b.url)).register();
-  const tokenA = await alice.signIn();
-  const tokenB = await bob.signIn();
-  const kpB = await bob.keyPackage();
-  await call(b.url, routes.uploadKeyPackages, { oneTime: [kpB.bytes] }, { token: tokenB });
-  await call(a.url, routes.claimKeyPackages, { username: bob.username }, { token: tokenA });
-  const wsA = await WsClient.connect(a.url, tokenA);
-  const groupId = randomId();
-  await wsA.ok('routingList', { case: 'createGroup', value: { groupId } });
-  await wsA.ok('accepted', {
-    case: 'sendCommit',
-    value: {
-      clientId: randomId(),
-      commit: privateMessage(groupId, 0n, ContentType.Commit),
-      welcome: welcomeFor([kpB.ref]),
-    },
-  });
-  return { wsA, tokenB, groupId };
-}
 
 /** Sends until accepted, resending with the same client id as a real client does. */
 async function sendUntilAccepted(
@@ -101,7 +77,7 @@ describe('several nodes under faults', () => {
     const admin = new pg.Client({ connectionString: ADMIN_URL });
     await admin.connect();
     try {
-      const { wsA, tokenB, groupId } = await pair(node, node);
+      const { wsA, tokenB, groupId } = await pairInGroup(node.url);
       const database = new URL(db.url).pathname.slice(1);
       const accepted: string[] = [];
       let terminated = 0;
@@ -146,7 +122,7 @@ describe('several nodes under faults', () => {
     const nodeA = await startServer({ store: db.url, bus: busA, kt: { enabled: false } });
     const nodeB = await startServer({ store: db.url, bus: busB, kt: { enabled: false } });
     try {
-      const { wsA, tokenB, groupId } = await pair(nodeA, nodeB);
+      const { wsA, tokenB, groupId } = await pairInGroup(nodeA.url, nodeB.url);
       const wsB = await WsClient.connect(nodeB.url, tokenB);
       await wsB.waitForDeliveries(1); // the Welcome
       await sendUntilAccepted(wsA, groupId);
@@ -206,7 +182,7 @@ describe('several nodes under faults', () => {
     const nodeA = await startServer({ store: pgServer.url, bus: busA, kt });
     const nodeB = await startServer({ store: pgServer.url, bus: busB, kt });
     try {
-      const { wsA, tokenB, groupId } = await pair(nodeA, nodeB);
+      const { wsA, tokenB, groupId } = await pairInGroup(nodeA.url, nodeB.url);
       const accepted: string[] = [];
       let crash: Promise<void> | undefined;
       let refused = 0;

@@ -10,11 +10,11 @@ import { connect as connectNats, type NatsConnection } from '@nats-io/transport-
 import { platformPrimitives } from '@ghostproof/crypto';
 import {
   call,
+  pairInGroup,
   privateMessage,
   randomId,
   startServer,
   TestAccount,
-  welcomeFor,
   WsClient,
   type Harness,
 } from './helpers/harness.js';
@@ -54,24 +54,7 @@ describe('two nodes on PostgreSQL and NATS', () => {
 
   /** alice on node A created a group and added bob, who is on node B, by Welcome. */
   async function aliceAndBobInGroup() {
-    const alice = await (await TestAccount.create(nodeA.url)).register();
-    const bob = await (await TestAccount.create(nodeB.url)).register();
-    const tokenA = await alice.signIn();
-    const tokenB = await bob.signIn();
-    const kpB = await bob.keyPackage();
-    await call(nodeB.url, routes.uploadKeyPackages, { oneTime: [kpB.bytes] }, { token: tokenB });
-    await call(nodeA.url, routes.claimKeyPackages, { username: bob.username }, { token: tokenA });
-    const wsA = await WsClient.connect(nodeA.url, tokenA);
-    const groupId = randomId();
-    await wsA.ok('routingList', { case: 'createGroup', value: { groupId } });
-    await wsA.ok('accepted', {
-      case: 'sendCommit',
-      value: {
-        clientId: randomId(),
-        commit: privateMessage(groupId, 0n, ContentType.Commit),
-        welcome: welcomeFor([kpB.ref]),
-      },
-    });
+    const { tokenB, wsA, groupId } = await pairInGroup(nodeA.url, nodeB.url);
     const wsB = await WsClient.connect(nodeB.url, tokenB);
     const [welcome] = await wsB.waitForDeliveries(1);
     assert.equal(welcome!.kind, DeliveryKind.WELCOME);

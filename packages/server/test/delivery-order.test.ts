@@ -9,16 +9,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { ContentType, routes, type Delivery } from '@ghostproof/api';
+import type { Delivery } from '@ghostproof/api';
 import type { DeliveryBus, DeliveryNotice, MailboxListener } from '../src/bus/bus.js';
 import type { MailboxKey } from '../src/storage/store.js';
 import {
-  call,
+  pairInGroup,
   privateMessage,
   randomId,
   startServer,
-  TestAccount,
-  welcomeFor,
   WsClient,
   type Harness,
 } from './helpers/harness.js';
@@ -66,24 +64,7 @@ const positionOf = (messageId: Uint8Array) => Buffer.from(messageId).readBigUInt
 
 /** alice (signed in on `x`) created a group and added bob; bob is connected to `y`, Welcome acked. */
 async function aliceAndBob(x: Harness, y: Harness) {
-  const alice = await (await TestAccount.create(x.url)).register();
-  const bob = await (await TestAccount.create(y.url)).register();
-  const tokenA = await alice.signIn();
-  const tokenB = await bob.signIn();
-  const kpB = await bob.keyPackage();
-  await call(y.url, routes.uploadKeyPackages, { oneTime: [kpB.bytes] }, { token: tokenB });
-  await call(x.url, routes.claimKeyPackages, { username: bob.username }, { token: tokenA });
-  const aliceOnX = await WsClient.connect(x.url, tokenA);
-  const groupId = randomId();
-  await aliceOnX.ok('routingList', { case: 'createGroup', value: { groupId } });
-  await aliceOnX.ok('accepted', {
-    case: 'sendCommit',
-    value: {
-      clientId: randomId(),
-      commit: privateMessage(groupId, 0n, ContentType.Commit),
-      welcome: welcomeFor([kpB.ref]),
-    },
-  });
+  const { a: alice, b: bob, tokenA, tokenB, wsA: aliceOnX, groupId } = await pairInGroup(x.url, y.url);
   const bobOnY = await WsClient.connect(y.url, tokenB);
   const [welcome] = await bobOnY.waitForDeliveries(1);
   await bobOnY.ack([welcome!.messageId]);

@@ -404,14 +404,18 @@ export class WsClient {
   }
 }
 
-/** Two registered, signed-in accounts sharing a group: `a` created it and added `b` by Welcome. */
-export async function pairInGroup(base: string) {
+/**
+ * Two registered, signed-in accounts sharing a group: `a` (on the server at `base`) created it
+ * and added `b` (on the server at `baseB`: another node of the same deployment, or the same)
+ * by Welcome. `b` is not connected: its Welcome waits in its mailbox.
+ */
+export async function pairInGroup(base: string, baseB = base) {
   const a = await (await TestAccount.create(base)).register();
-  const b = await (await TestAccount.create(base)).register();
+  const b = await (await TestAccount.create(baseB)).register();
   const tokenA = await a.signIn();
   const tokenB = await b.signIn();
   const kpB = await b.keyPackage();
-  await call(base, routes.uploadKeyPackages, { oneTime: [kpB.bytes] }, { token: tokenB });
+  await call(baseB, routes.uploadKeyPackages, { oneTime: [kpB.bytes] }, { token: tokenB });
   await call(base, routes.claimKeyPackages, { username: b.username }, { token: tokenA });
   const wsA = await WsClient.connect(base, tokenA);
   const groupId = randomId();
