@@ -12,20 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import { MemoryClientStore, Messenger } from '@ghostproof/client';
 import { nodeWebSocket } from '@ghostproof/client/node';
 import { NatsBus } from '../src/bus/nats.js';
-import { startServer, type Harness } from './helpers/harness.js';
+import { eventually, startServer, type Harness } from './helpers/harness.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 
 const NATS_URL = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** How long each step may take on a loaded 2-core machine. */
+const STEP_MS = 20_000;
 
 describe('members on two nodes committing at once', () => {
   let db: TestDatabase;
@@ -83,8 +75,10 @@ describe('members on two nodes committing at once', () => {
     const carol = await person(nodeB, 'carol');
     const id = await alice.createGroup('two nodes', [bob.username, carol.username]);
     for (const m of [bob, carol]) {
-      await eventually('the invitation', async () =>
-        (await m.listConversations()).some((c) => c.id === id) ? true : undefined,
+      await eventually(
+        'the invitation',
+        async () => (await m.listConversations()).some((c) => c.id === id),
+        STEP_MS,
       );
       await m.accept(id);
     }
@@ -98,20 +92,30 @@ describe('members on two nodes committing at once', () => {
     // They raced: the nodes refused at least one of the three first tries.
     assert.ok((await staleEpochs()) > refusedBefore, 'no commit was refused as stale-epoch');
     // Everyone applies everyone's commits: three epochs past the one the group started in.
-    const codes = await eventually('one epoch for all', async () => {
-      const all = await Promise.all([alice, bob, carol].map((m) => m.groupCode(id)));
-      return all.every((code) => code === all[0]) ? all : undefined;
-    });
+    const codes = await eventually(
+      'one epoch for all',
+      async () => {
+        const all = await Promise.all([alice, bob, carol].map((m) => m.groupCode(id)));
+        return all.every((code) => code === all[0]) ? all : undefined;
+      },
+      STEP_MS,
+    );
     assert.equal(new Set(codes).size, 1);
     // Each of the three commits was applied by everyone (the losers retried, none gave up).
-    await eventually('three epochs on', async () => {
-      const epochs = await Promise.all([alice, bob, carol].map(epochOf));
-      return epochs.every((e) => e === start + 3n) ? true : undefined;
-    });
+    await eventually(
+      'three epochs on',
+      async () => {
+        const epochs = await Promise.all([alice, bob, carol].map(epochOf));
+        return epochs.every((e) => e === start + 3n);
+      },
+      STEP_MS,
+    );
     await bob.sendText(id, 'after the race');
     for (const m of [alice, carol]) {
-      await eventually('the message', async () =>
-        (await m.messages(id)).some((x) => x.text === 'after the race') ? true : undefined,
+      await eventually(
+        'the message',
+        async () => (await m.messages(id)).some((x) => x.text === 'after the race'),
+        STEP_MS,
       );
     }
   });

@@ -24,19 +24,11 @@ import {
 import { NatsBus } from '../src/bus/nats.js';
 import { loadOrCreateKtKeys } from '../src/kt/kt-keys.js';
 import { KT_WRITER_LOCK, PostgresKtStore } from '../src/kt/postgres-kt-store.js';
-import { call, startServer, TestAccount, type Harness } from './helpers/harness.js';
+import { call, eventually, startServer, TestAccount, type Harness } from './helpers/harness.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 
 const NATS_URL = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
 const TICK_MS = 100;
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('one key transparency log shared by two nodes', () => {
   let db: TestDatabase;
@@ -106,7 +98,7 @@ describe('one key transparency log shared by two nodes', () => {
     // And a conversation across nodes starts (key packages, Welcome over NATS).
     const id = await alice.m.direct(bob.m.username);
     await alice.m.sendText(id, 'hello across nodes');
-    await until('bob has the message', async () =>
+    await eventually('bob has the message', async () =>
       (await bob.m.messages(id).catch(() => [])).some((m) => m.text === 'hello across nodes'),
     );
   });
@@ -247,7 +239,7 @@ describe('one key transparency log shared by two nodes', () => {
     } finally {
       await admin.end();
     }
-    await until('one node writes and the other follows', () => {
+    await eventually('one node writes and the other follows', () => {
       const writers = writerOf();
       return writers.length === 1 && following(writers[0] === nodeA ? nodeB : nodeA);
     });
@@ -260,12 +252,12 @@ describe('one key transparency log shared by two nodes', () => {
     const stopped = writerOf()[0]!;
     const survivor = stopped === nodeA ? nodeB : nodeA;
     await stopped.server.close();
-    await until('the surviving node writes the log', () => survivor.server.kt!.isWriter);
+    await eventually('the surviving node writes the log', () => survivor.server.kt!.isWriter);
     const hana = await register(survivor, 'hana');
     assert.equal((await hana.m.lookup(gina.m.username)).username, gina.m.username);
     // Back up, the stopped node follows the log the survivor kept writing.
     await stopped.restart();
-    await until('the restarted node follows', () => following(stopped));
+    await eventually('the restarted node follows', () => following(stopped));
     assert.equal(survivor.server.kt!.isWriter, true);
 
     // The log after both failovers extends the one before: an auditor that saw it before

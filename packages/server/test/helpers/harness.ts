@@ -405,6 +405,24 @@ export class WsClient {
 }
 
 /**
+ * Polls `probe` until it gives a value other than undefined or false, and resolves with it;
+ * fails, naming `what`, after `ms`.
+ */
+export async function eventually<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
  * Two registered, signed-in accounts sharing a group: `a` (on the server at `base`) created it
  * and added `b` (on the server at `baseB`: another node of the same deployment, or the same)
  * by Welcome. `b` is not connected: its Welcome waits in its mailbox.
