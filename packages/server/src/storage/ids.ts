@@ -1,5 +1,6 @@
 // Shared by every storage adapter: the message id format (the gateway and clients see it, so
-// all adapters must agree on it) and byte helpers.
+// all adapters must agree on it), byte helpers, and the rows both read alike.
+import type { AccountUpdate } from './store.js';
 
 /** A message id: its 8-byte mailbox position followed by 8 random bytes. */
 export function messageIdOf(seq: number, tag: Uint8Array): Uint8Array {
@@ -23,4 +24,23 @@ export function blob(bytes: Uint8Array): Buffer {
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(blob(a), blob(b)) === 0;
+}
+
+/** A row of `account_updates`, the same in both schemas. */
+export interface AccountUpdateRow {
+  readonly seq: number;
+  readonly username: string;
+  readonly version: number;
+  readonly device_list: Buffer | null;
+  readonly at: number;
+}
+
+export function accountUpdateOf(row: AccountUpdateRow): AccountUpdate & { readonly seq: number } {
+  return {
+    seq: row.seq,
+    username: row.username,
+    version: BigInt(row.version),
+    signedDeviceList: row.device_list,
+    at: row.at,
+  };
 }

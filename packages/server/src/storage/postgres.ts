@@ -35,7 +35,7 @@ import type {
   StoredDelivery,
   StoredKeyPackage,
 } from './store.js';
-import { blob, messageIdOf, sameBytes, seqOf } from './ids.js';
+import { accountUpdateOf, blob, messageIdOf, sameBytes, seqOf, type AccountUpdateRow } from './ids.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database */
@@ -529,20 +529,11 @@ export class PostgresStore implements Store {
   }
 
   async accountUpdates(username: string): Promise<AccountUpdate[]> {
-    const { rows } = await this.reads.query<{
-      username: string;
-      version: number;
-      device_list: Buffer | null;
-      at: number;
-    }>('SELECT username, version, device_list, at FROM account_updates WHERE username = $1 ORDER BY seq', [
-      username,
-    ]);
-    return rows.map((r) => ({
-      username: r.username,
-      version: BigInt(r.version),
-      signedDeviceList: r.device_list,
-      at: r.at,
-    }));
+    const { rows } = await this.reads.query<AccountUpdateRow>(
+      'SELECT seq, username, version, device_list, at FROM account_updates WHERE username = $1 ORDER BY seq',
+      [username],
+    );
+    return rows.map(accountUpdateOf);
   }
 
   // ---- invites and sessions ----------------------------------------------------------
@@ -559,24 +550,12 @@ export class PostgresStore implements Store {
   }
 
   async accountUpdatesNotLogged(limit: number): Promise<(AccountUpdate & { readonly seq: number })[]> {
-    const { rows } = await this.reads.query<{
-      seq: number;
-      username: string;
-      version: number;
-      device_list: Buffer | null;
-      at: number;
-    }>(
+    const { rows } = await this.reads.query<AccountUpdateRow>(
       `SELECT seq, username, version, device_list, at FROM account_updates
        WHERE NOT kt_logged ORDER BY seq LIMIT $1`,
       [limit],
     );
-    return rows.map((r) => ({
-      seq: r.seq,
-      username: r.username,
-      version: BigInt(r.version),
-      signedDeviceList: r.device_list && new Uint8Array(r.device_list),
-      at: r.at,
-    }));
+    return rows.map(accountUpdateOf);
   }
 
   async markUpdatesLogged(seqs: readonly number[]): Promise<void> {

@@ -34,7 +34,7 @@ import type {
   StoredDelivery,
   StoredKeyPackage,
 } from './store.js';
-import { blob, messageIdOf, sameBytes, seqOf } from './ids.js';
+import { accountUpdateOf, blob, messageIdOf, sameBytes, seqOf, type AccountUpdateRow } from './ids.js';
 
 export type SqliteSynchronous = 'full' | 'normal';
 
@@ -464,19 +464,7 @@ export class SqliteStore implements Store {
   }
 
   async accountUpdates(username: string): Promise<AccountUpdate[]> {
-    return (
-      this.s.updatesOf.all(username) as {
-        username: string;
-        version: number;
-        device_list: Buffer | null;
-        at: number;
-      }[]
-    ).map((r) => ({
-      username: r.username,
-      version: BigInt(r.version),
-      signedDeviceList: r.device_list,
-      at: r.at,
-    }));
+    return (this.s.updatesOf.all(username) as AccountUpdateRow[]).map(accountUpdateOf);
   }
 
   // ---- invites and sessions ----------------------------------------------------------
@@ -509,20 +497,8 @@ export class SqliteStore implements Store {
       .prepare(
         'SELECT seq, username, version, device_list, at FROM account_updates WHERE kt_logged = 0 ORDER BY seq LIMIT ?',
       )
-      .all(limit) as {
-      seq: number;
-      username: string;
-      version: number;
-      device_list: Buffer | null;
-      at: number;
-    }[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      username: r.username,
-      version: BigInt(r.version),
-      signedDeviceList: r.device_list && new Uint8Array(r.device_list),
-      at: r.at,
-    }));
+      .all(limit) as AccountUpdateRow[];
+    return rows.map(accountUpdateOf);
   }
 
   async markUpdatesLogged(seqs: readonly number[]): Promise<void> {
