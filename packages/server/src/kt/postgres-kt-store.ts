@@ -8,6 +8,8 @@
 // record a second, different epoch N. Nothing secret is stored here.
 import pg from 'pg';
 import type { KtEpochRecord, KtStore, KtUpdateRecord } from '@ghostproof/kt';
+import { blob } from '../storage/ids.js';
+import { toEpoch, toUpdate, type EpochRow, type UpdateRow } from './kt-rows.js';
 
 /** Key of the advisory lock held by the log's writer (per database). */
 export const KT_WRITER_LOCK = 0x67686f74;
@@ -36,49 +38,6 @@ const SCHEMA = `
     delta BYTEA NOT NULL
   );
 `;
-
-interface UpdateRow {
-  label: Buffer;
-  version: number;
-  nonce: Buffer;
-  value: Buffer;
-  head: Buffer;
-}
-
-interface EpochRow {
-  epoch: number;
-  timestamp_ms: string;
-  prefix_root: Buffer;
-  update_count: number;
-  checkpoint: string;
-  delta: Buffer;
-}
-
-const u8 = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-const blob = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-
-function toUpdate(row: UpdateRow): KtUpdateRecord {
-  return {
-    label: u8(row.label),
-    version: row.version,
-    nonce: u8(row.nonce),
-    value: u8(row.value),
-    head: u8(row.head),
-  };
-}
-
-function toEpoch(row: EpochRow): KtEpochRecord {
-  return {
-    entry: {
-      epoch: row.epoch,
-      timestampMs: Number(row.timestamp_ms),
-      prefixRoot: u8(row.prefix_root),
-      updateCount: row.update_count,
-    },
-    checkpoint: row.checkpoint,
-    delta: u8(row.delta),
-  };
-}
 
 /** Epochs read per query while catching up, so that a long log is not one huge result. */
 const EPOCH_PAGE = 256;

@@ -4,48 +4,7 @@
 // signing key and VRF key live in their own key file (kt-keys.ts).
 import Database from 'better-sqlite3';
 import type { KtEpochRecord, KtStore, KtUpdateRecord } from '@ghostproof/kt';
-
-interface UpdateRow {
-  label: Buffer;
-  version: number;
-  nonce: Buffer;
-  value: Buffer;
-  head: Buffer;
-}
-
-interface EpochRow {
-  epoch: number;
-  timestamp_ms: number;
-  prefix_root: Buffer;
-  update_count: number;
-  checkpoint: string;
-  delta: Buffer;
-}
-
-const u8 = (b: Buffer) => new Uint8Array(b);
-
-function toUpdate(row: UpdateRow): KtUpdateRecord {
-  return {
-    label: u8(row.label),
-    version: row.version,
-    nonce: u8(row.nonce),
-    value: u8(row.value),
-    head: u8(row.head),
-  };
-}
-
-function toEpoch(row: EpochRow): KtEpochRecord {
-  return {
-    entry: {
-      epoch: row.epoch,
-      timestampMs: row.timestamp_ms,
-      prefixRoot: u8(row.prefix_root),
-      updateCount: row.update_count,
-    },
-    checkpoint: row.checkpoint,
-    delta: u8(row.delta),
-  };
-}
+import { toEpoch, toUpdate, type EpochRow, type UpdateRow } from './kt-rows.js';
 
 export class SqliteKtStore implements KtStore {
   private readonly db: Database.Database;
