@@ -311,8 +311,7 @@ class Connection implements MailboxListener {
       this.sendDelivery(notice.seq, notice.messageId, notice.frame);
       return;
     }
-    this.behind = true;
-    if (!this.pumping && this.unsettled.size < window) void this.pump();
+    this.catchUp();
   }
 
   catchUp(): void {
