@@ -16,6 +16,8 @@ const tsMlsTypesOnly = {
   message: 'only packages/protocol uses ts-mls at run time.',
 };
 const noTsMls = { name: 'ts-mls', message: 'only packages/protocol uses ts-mls.' };
+// The release as published, without patches/: for negative controls in tests only.
+const noUnpatchedMls = { name: 'ts-mls-unpatched', message: 'the unpatched ts-mls is for tests only.' };
 const noProtocol = {
   name: '@ghostproof/protocol',
   message: 'the server relays ciphertext and never imports the protocol package.',
@@ -65,20 +67,25 @@ export default tseslint.config(
   },
   restrict(['packages/crypto/src/**/*.ts'], {
     ignores: ['packages/crypto/src/node/**', 'packages/crypto/src/node.ts'],
-    paths: [tsMlsTypesOnly],
+    paths: [tsMlsTypesOnly, noUnpatchedMls],
     patterns: [noNodeBuiltins],
   }),
-  restrict(['packages/crypto/src/node/**', 'packages/crypto/src/node.ts'], { paths: [tsMlsTypesOnly] }),
-  restrict(['packages/protocol/src/**/*.ts'], { patterns: [noNodeBuiltins] }),
+  restrict(['packages/crypto/src/node/**', 'packages/crypto/src/node.ts'], {
+    paths: [tsMlsTypesOnly, noUnpatchedMls],
+  }),
+  restrict(['packages/protocol/src/**/*.ts'], { paths: [noUnpatchedMls], patterns: [noNodeBuiltins] }),
   restrict(['packages/kt/src/**/*.ts', 'packages/api/src/**/*.ts'], {
-    paths: [noTsMls],
+    paths: [noTsMls, noUnpatchedMls],
     patterns: [noNodeBuiltins],
   }),
-  restrict(['packages/server/src/**/*.ts'], { paths: [noTsMls, noProtocol] }),
+  restrict(['packages/server/src/**/*.ts'], { paths: [noTsMls, noProtocol, noUnpatchedMls] }),
   restrict(['packages/client/src/**/*.ts'], {
     ignores: ['packages/client/src/node/**', 'packages/client/src/node.ts'],
-    paths: [noTsMls],
+    paths: [noTsMls, noUnpatchedMls],
     patterns: [noNodeBuiltins],
+  }),
+  restrict(['packages/client/src/node/**', 'packages/client/src/node.ts', 'apps/*/src/**/*.ts'], {
+    paths: [noUnpatchedMls],
   }),
   {
     files: ['scripts/**', 'bench/**', '**/test/**', 'apps/cli/**'],

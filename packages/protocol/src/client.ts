@@ -28,6 +28,7 @@ import {
   generateKeyPackage,
 } from './key-packages.js';
 import { clientConfigFor, defaultLimits, type ProtocolLimits } from './limits.js';
+import { requireConformingMls } from './mls-conformance.js';
 import type { ProtocolStore } from './store.js';
 
 export interface ProtocolClientOptions {
@@ -65,7 +66,9 @@ export class ProtocolClient {
     private readonly unsafeTestingIgnoreForksAndGaps: boolean,
   ) {}
 
+  /** Refuses (`nonconforming-mls`) to run on an MLS library that fails the self-check. */
   static async create(options: ProtocolClientOptions): Promise<ProtocolClient> {
+    await requireConformingMls();
     return new ProtocolClient(
       options.device,
       options.directory,

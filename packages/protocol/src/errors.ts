@@ -28,7 +28,12 @@ export type ProtocolErrorCode =
   | 'malformed'
   | 'too-large'
   /** A message already processed (same message id). */
-  | 'duplicate';
+  | 'duplicate'
+  /**
+   * The MLS library loaded does not follow RFC 9420 where Ghostproof depends on it (an install
+   * that skipped patches/): nothing runs on it.
+   */
+  | 'nonconforming-mls';
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';

@@ -60,4 +60,5 @@ export {
 } from './conversation.js';
 export { MemoryProtocolStore, type ProtocolStore, type StoredKeyPackage } from './store.js';
 export { ProtocolClient, type ProtocolClientOptions } from './client.js';
+export { checkMlsConformance, type MlsLibrary } from './mls-conformance.js';
 export { safetyNumber, type SafetyNumber, type SafetyNumberParty } from './safety-number.js';

@@ -1,14 +1,17 @@
-// Known defects of the pinned ts-mls release, reproduced through our API so that a library
-// upgrade that fixes them shows up here, and so that we know members see a typed error rather
-// than a crash. See docs/protocol.md, "Known issues and decisions".
+// Defects of the pinned ts-mls release (2.0.0-rc.10), reproduced through our API. Each one is
+// fixed by the patch in patches/ (docs/protocol.md, "The ts-mls patch"); each test shows the
+// fixed behaviour and, as its control, the published release failing on the same bytes, so
+// that dropping the patch for a release that fixes it shows up here.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Ciphersuite } from '@ghostproof/crypto';
-import { ProtocolError, type Conversation } from '@ghostproof/protocol';
-import { groupOf, land, World } from './helpers/people.js';
+import { body, type Conversation } from '@ghostproof/protocol';
+import { decode, joinGroup, mlsMessageDecoder, privateKeyPackageDecoder } from 'ts-mls-unpatched';
+import { deliver, groupOf, land, World } from './helpers/people.js';
+import { attackerContext } from './helpers/raw-mls.js';
 
-describe('ts-mls 2.0.0-rc.10 known issues', () => {
-  it('a Welcome into a tree with a nested unmerged leaf is refused by the joiner with a typed error', async () => {
+describe('ts-mls 2.0.0-rc.10 defects, patched', () => {
+  it('a Welcome into a tree with a nested unmerged leaf joins a group of eight', async () => {
     const world = new World(Ciphersuite.X25519_AES128GCM_SHA256_ED25519);
     const names = ['mm0', 'mm1', 'mm2', 'mm3', 'mm4', 'mm5', 'mm6', 'mm7'];
     const people = [];
@@ -43,9 +46,35 @@ describe('ts-mls 2.0.0-rc.10 known issues', () => {
       { username: 'yyy', keyPackages: await world.claimKeyPackages(y) },
     ]);
     await land(member(0), addY.pending!, [...everyoneBut(0, 5), xConversation]);
-    // RFC 9420 accepts this tree; rc.10's join-time validation does not.
-    await assert.rejects(y.devices[0]!.client.joinFromWelcome(addY.pending!.welcome!), (e) =>
-      ProtocolError.is(e, 'invalid-commit'),
+    const welcome = addY.pending!.welcome!;
+    // Control: rc.10 as published refuses this Welcome at its tree validation.
+    const message = decode(mlsMessageDecoder, welcome);
+    assert.ok(message?.wireformat === 3);
+    const stored = await y.devices[0]!.store.getKeyPackage(message.welcome.secrets[0]!.newMember);
+    assert.ok(stored);
+    const published = decode(mlsMessageDecoder, stored.publicBytes);
+    assert.ok(published?.wireformat === 5);
+    await assert.rejects(
+      joinGroup({
+        // An accept-all authentication service: credentials are not what is tested here.
+        context: await attackerContext(Ciphersuite.X25519_AES128GCM_SHA256_ED25519),
+        welcome: message.welcome,
+        keyPackage: published.keyPackage,
+        privateKeys: decode(privateKeyPackageDecoder, stored.privateBytes)!,
+      }),
+      /non-blank intermediate node must list leaf node in its unmerged_leaves/,
     );
+
+    // RFC 9420 accepts this tree, and so does the patched library: yyy joins and talks.
+    const yConversation = await y.devices[0]!.client.joinFromWelcome(welcome);
+    assert.equal(yConversation.epoch, member(0).epoch);
+    assert.equal(await yConversation.groupCode(), await member(0).groupCode());
+    const { message: hello } = await yConversation.encrypt(body.text('hello from yyy'));
+    const [outcome] = await deliver([member(1)], hello);
+    assert.equal(outcome?.kind === 'message' && outcome.content.body.case, 'text');
+    assert.deepEqual(outcome?.kind === 'message' ? outcome.sender : undefined, {
+      username: 'yyy',
+      deviceId: 1,
+    });
   });
 });

@@ -388,8 +388,15 @@ export async function checkTreeValidation(impl: CiphersuiteImpl, v: TreeValidati
 export async function joinTimeTreeError(
   impl: CiphersuiteImpl,
   v: TreeValidationVector,
+  options: {
+    /** Another build's validateRatchetTree (the negative controls pass rc.10 as published). */
+    validate?: typeof validateRatchetTree;
+    /** Changes the decoded tree before it is checked (a tampered tree). */
+    mutate?: (tree: RatchetTree) => void;
+  } = {},
 ): Promise<Error | undefined> {
   const tree = decodeAll(ratchetTreeDecoder, hex(v.tree), 'tree');
+  options.mutate?.(tree);
   const treeHashRootValue = hex(v.tree_hashes[root(leafWidth(tree.length))]!);
   const groupContext: GroupContext = {
     version: protocolVersions.mls10,
@@ -401,7 +408,7 @@ export async function joinTimeTreeError(
     extensions: [],
   };
   // The vectors' credentials are not ours: the test service accepts them.
-  return validateRatchetTree(
+  return (options.validate ?? validateRatchetTree)(
     tree,
     groupContext,
     clientConfig.lifetimeConfig,

@@ -27,6 +27,8 @@ export interface Person {
   readonly username: string;
   readonly account: AccountIdentity;
   list: DeviceList;
+  /** The list as the identity key signed it (what the server and KT hold). */
+  signedList: Uint8Array;
   readonly devices: Device[];
 }
 
@@ -66,6 +68,7 @@ export class World {
       username: account.username,
       account,
       list,
+      signedList: deviceList.signed,
       devices: [await this.device(device)],
     };
     this.people.set(person.username, person);
@@ -81,6 +84,7 @@ export class World {
       signatureKey.publicKey,
     );
     person.list = await verifyDeviceList(deviceList.signed);
+    person.signedList = deviceList.signed;
     this.directory.put(person.list);
     const device = await this.device({ username: person.username, deviceId, signatureKey });
     person.devices.push(device);
