@@ -6,6 +6,7 @@
 import type { ServerInfoSchema } from '@ghostproof/api';
 import {
   ApiError,
+  apiErrorTable,
   readMlsMessageHeader,
   routes,
   signInSignatureInput,
@@ -51,6 +52,11 @@ export const SELF_UPDATE_MESSAGES = 1000;
 const KEY_PACKAGE_LOW_WATER = 10;
 const KEY_PACKAGE_BATCH = 20;
 const COMMIT_ATTEMPTS = 4;
+/** Retries of a delivery whose credential lookup could not be answered: 0.5 s doubling to 30 s. */
+const LOOKUP_RETRY_MIN_MS = 500;
+const LOOKUP_RETRY_MAX_MS = 30_000;
+/** After this long waiting for the directory, the person is told (`delivery-delayed`). */
+export const DELIVERY_DELAY_NOTICE_MS = 60_000;
 
 export type Alarm =
   | KtAlarm
@@ -83,6 +89,12 @@ export interface MessengerEvents {
   profile: { username: string; displayName: string };
   alarm: Alarm;
   connection: { state: ConnectionState };
+  /**
+   * Not an alarm: a commit or Welcome has waited this long for key transparency to answer
+   * (offline, the server busy). It is kept, retried, and nothing after it is processed
+   * before it; the app says that messages are delayed.
+   */
+  'delivery-delayed': { since: number };
 }
 
 type Listener<T> = (event: T) => void;
@@ -106,6 +118,12 @@ export interface UnsafeTestingDisabledDefences {
   readonly routingCheck?: boolean;
   /** No fork or gap alarm (the protocol's unsafeTestingIgnoreForksAndGaps). */
   readonly forkAndGapDetection?: boolean;
+  /**
+   * A lookup that fails for a passing reason (offline, 503, rate limited) while a commit or
+   * Welcome is processed counts as a verdict on the credential, as it did before: the commit
+   * is refused, the conversation reset and the delivery consumed.
+   */
+  readonly transientLookupRetry?: boolean;
 }
 
 export interface MessengerOptions {
@@ -137,6 +155,15 @@ export class Messenger {
   private deliveryQueue: Promise<void> = Promise.resolve();
   private readonly conversations = new Map<string, Conversation>();
   private flushing: Promise<void> | undefined;
+  private closing = false;
+  /** Counts connection attempts; deliveries are tagged with the one they arrived on. */
+  private session = 0;
+  /**
+   * A session in which a delivery was left unacknowledged (to be redelivered on the next
+   * connection): nothing after it in that session is processed, so order is kept.
+   */
+  private deferredSession: number | undefined;
+  private wakeDeliveryRetry: (() => void) | undefined;
   private flushQueued: Promise<void> | undefined;
 
   private constructor(private readonly options: MessengerOptions) {
@@ -209,7 +236,20 @@ export class Messenger {
         deviceId: identity.deviceId,
         signatureKey: { publicKey: identity.devicePublicKey, secretKey: identity.deviceSecretKey },
       },
-      directory: this.directory,
+      directory: {
+        // The authentication service's lookups: a failure that decides nothing about the
+        // credential (offline, 503, rate limited) travels as directory-unavailable, so the
+        // commit or Welcome that needed it is retried rather than judged.
+        lookup: (username) =>
+          this.directory.lookup(username).catch((error: unknown) => {
+            if (!this.disabled.transientLookupRetry && isTransient(error)) {
+              throw new ProtocolError('directory-unavailable', 'the directory cannot answer now', {
+                cause: error,
+              });
+            }
+            throw error;
+          }),
+      },
       store: this.options.store,
       clock: this.clock,
       ...(this.options.limits ? { limits: this.options.limits } : {}),
@@ -283,6 +323,12 @@ export class Messenger {
         sessionToken: (refresh) => this.sessionToken(refresh),
         onDelivery: (delivery) => this.enqueueDelivery(delivery),
         onState: (state) => {
+          // A new connection begins: what arrives from now on is of this one (a delivery
+          // can arrive before the sign-in's answer has been handled).
+          if (state === 'connecting') {
+            this.session++;
+            this.wakeDeliveryRetry?.();
+          }
           this.emit('connection', { state });
           if (state === 'online') void this.onOnline();
         },
@@ -305,6 +351,8 @@ export class Messenger {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    this.wakeDeliveryRetry?.();
     if (this.flushRetry) clearTimeout(this.flushRetry);
     this.flushRetry = undefined;
     this.connection?.close();
@@ -890,7 +938,10 @@ export class Messenger {
   // --- receiving ------------------------------------------------------------------------
 
   private enqueueDelivery(delivery: Delivery): void {
-    this.deliveryQueue = this.deliveryQueue.then(() => this.handleDelivery(delivery)).catch(() => undefined);
+    const session = this.session;
+    this.deliveryQueue = this.deliveryQueue
+      .then(() => this.handleDelivery(delivery, session))
+      .catch(() => undefined);
   }
 
   /** Resolves when every delivery received so far has been processed. */
@@ -904,18 +955,50 @@ export class Messenger {
       .catch(() => undefined);
   }
 
-  private async handleDelivery(delivery: Delivery): Promise<void> {
+  /**
+   * Processes one delivery, then records and acknowledges it. A delivery that waits for an
+   * answer the directory cannot give now is retried here with backoff, and the queue waits
+   * behind it: a later commit or message of its group must not be processed first (it would
+   * raise `gap`). If it cannot be processed on this connection at all, it is left
+   * unacknowledged, and so is everything after it on the same connection: the server sends
+   * them again, in order, on the next one.
+   */
+  private async handleDelivery(delivery: Delivery, session: number): Promise<void> {
+    if (this.deferredSession === session) return;
     const deliveryId = toHex(delivery.messageId);
     if (await this.options.store.hasDelivery(deliveryId)) {
       await this.ack(delivery);
       return;
     }
-    try {
-      if (delivery.kind === DeliveryKind.WELCOME) await this.handleWelcome(delivery.message);
-      else await this.handleGroupMessage(delivery.message);
-    } catch (err) {
-      if (err instanceof ClientError && err.code === 'offline') return; // Not acked: redelivered later.
-      // Anything else was reported as an alarm; the message is consumed.
+    const startedAt = this.clock();
+    let told = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (delivery.kind === DeliveryKind.WELCOME) await this.handleWelcome(delivery.message);
+        else await this.handleGroupMessage(delivery.message);
+        break;
+      } catch (err) {
+        const waiting = ProtocolError.is(err, 'directory-unavailable');
+        if (!waiting && !ClientError.is(err, 'offline')) break; // Reported as an alarm; consumed.
+        if (!waiting || this.closing || this.session !== session) {
+          this.deferredSession = session; // Not acked: redelivered, in order, later.
+          return;
+        }
+        if (!told && this.clock() - startedAt >= DELIVERY_DELAY_NOTICE_MS) {
+          told = true;
+          this.emit('delivery-delayed', { since: startedAt });
+        }
+        const backoff = Math.min(LOOKUP_RETRY_MIN_MS * 2 ** Math.min(attempt, 16), LOOKUP_RETRY_MAX_MS);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoff);
+          // Closing, or a new connection, ends the wait at once.
+          this.wakeDeliveryRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeDeliveryRetry = undefined;
+      }
     }
     await this.options.store.putDelivery(deliveryId, this.clock());
     await this.ack(delivery);
@@ -927,6 +1010,7 @@ export class Messenger {
       conversation = await this.protocol.joinFromWelcome(welcome);
     } catch (err) {
       if (ProtocolError.is(err, 'not-a-member')) return;
+      if (ProtocolError.is(err, 'directory-unavailable')) throw err; // Retried, never an alarm.
       this.emit('alarm', { kind: 'rejected-credential', conversationId: '' });
       throw err;
     }
@@ -975,6 +1059,7 @@ export class Messenger {
     try {
       outcome = await conversation.process(bytes);
     } catch (err) {
+      if (ProtocolError.is(err, 'directory-unavailable')) throw err; // Retried, never an alarm.
       if (err instanceof ProtocolError) {
         const kind =
           err.code === 'unknown-credential'
@@ -1167,6 +1252,14 @@ export class Messenger {
 /** A server answer that says "later", not "no": the request is resent unchanged. */
 function isRetryable(err: unknown): err is ApiError {
   return ApiError.is(err, 'rate-limited') || ApiError.is(err, 'unavailable');
+}
+
+/**
+ * A failure that says nothing about what was asked: the network, or a server answer the API
+ * marks retryable (rate limited, unavailable, an internal error). Never evidence of an attack.
+ */
+function isTransient(err: unknown): boolean {
+  return ClientError.is(err, 'offline') || (ApiError.is(err) && apiErrorTable[err.code].retryable);
 }
 
 /** The stored form of a text or attachment message, sent or received. */

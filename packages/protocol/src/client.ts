@@ -180,6 +180,8 @@ export class ProtocolClient {
           privateKeys: decodePrivateKeyPackage(stored.privateBytes),
         });
       } catch (cause) {
+        // A directory that cannot answer now decided nothing: the caller retries the Welcome.
+        if (ProtocolError.is(cause, 'directory-unavailable')) throw cause;
         throw new ProtocolError('invalid-commit', 'welcome cannot be processed', { cause });
       }
       if (!stored.lastResort) await this.store.deleteKeyPackage(secret.newMember);

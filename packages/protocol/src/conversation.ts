@@ -12,8 +12,6 @@ import {
   createApplicationMessage,
   createCommit,
   createProposal,
-  CryptoError as MlsCryptoError,
-  CryptoVerificationError,
   decode,
   defaultProposalTypes,
   encode,
@@ -24,13 +22,13 @@ import {
   unsafeTestingAuthenticationService,
   ValidationError,
   wireformats,
-  CodecError,
   type ClientState,
   type CiphersuiteImpl,
   type IncomingMessageAction,
   type IncomingMessageCallback,
   type KeyPackage,
   type MlsContext,
+  type PrivateMessage,
   type Proposal,
   type RatchetTree,
 } from 'ts-mls';
@@ -49,6 +47,7 @@ import { ProtocolError } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import { verifyClaimedKeyPackage } from './key-packages.js';
 import { clientConfigFor, type ProtocolLimits } from './limits.js';
+import { readSenderData } from './sender-data.js';
 
 /** The ts-mls release whose saved state this code reads; states of other releases are refused. */
 export const MLS_STATE_FORMAT = 'ts-mls 2.0.0-rc.10';
@@ -252,28 +251,16 @@ function leaversOf(
   return out;
 }
 
-/** Maps a ts-mls failure to the one error a caller sees; nothing here echoes input. */
+/**
+ * Maps a ts-mls failure to the one error a caller sees; nothing here echoes input. ts-mls
+ * passes our own errors through unwrapped (a directory that cannot answer now stays
+ * `directory-unavailable`, never a verdict on the commit); its own errors are told apart by
+ * their types, and a refused application message by what its sender data says (see
+ * `classifyApplicationFailure`), never by message text.
+ */
 function classifyMlsFailure(err: unknown, handshake: boolean): ProtocolError {
   if (err instanceof ProtocolError) return err;
-  const message = err instanceof Error ? err.message : '';
-  if (err instanceof ValidationError && message.includes('gen in the past')) {
-    return new ProtocolError('replay', 'message key already used or older than the out-of-order window', {
-      cause: err,
-    });
-  }
-  if (err instanceof ValidationError && message.includes('too far in the future')) {
-    return new ProtocolError('too-far-ahead', 'message beyond the forward limit', { cause: err });
-  }
   if (handshake) return new ProtocolError('invalid-commit', 'commit cannot be processed', { cause: err });
-  if (
-    err instanceof MlsCryptoError ||
-    err instanceof CryptoVerificationError ||
-    err instanceof CodecError ||
-    err instanceof ValidationError ||
-    (err instanceof Error && err.name === 'CryptoError')
-  ) {
-    return new ProtocolError('tampered', 'message failed authentication', { cause: err });
-  }
   return new ProtocolError('tampered', 'message failed authentication', { cause: err });
 }
 
@@ -833,7 +820,10 @@ export class Conversation {
     try {
       result = await processMessage({ context: this.context(), state: before, message, callback });
     } catch (err) {
-      const failure = classifyMlsFailure(err, header.contentType === contentTypes.commit);
+      const failure =
+        !handshake && err instanceof ValidationError
+          ? await this.classifyApplicationFailure(before, header, err)
+          : classifyMlsFailure(err, header.contentType === contentTypes.commit);
       if (failure.code === 'invalid-commit') {
         this.meta.broken = true;
         await this.save();
@@ -914,6 +904,39 @@ export class Conversation {
         leaversOf(before.ratchetTree, committed),
       ),
     };
+  }
+
+  /**
+   * An application message ts-mls refused with a ValidationError: a replay (its generation's
+   * key is already used, or older than the out-of-order window or the epochs kept), a message
+   * too far ahead in its sender's chain, or anything else (tampered), read from its sender
+   * data against the ratchet this member holds for that sender.
+   */
+  private async classifyApplicationFailure(
+    state: ClientState,
+    message: PrivateMessage,
+    cause: ValidationError,
+  ): Promise<ProtocolError> {
+    const current = message.epoch === state.groupContext.epoch;
+    const epochData = current ? undefined : state.historicalReceiverData.get(message.epoch);
+    if (!current && !epochData) {
+      return new ProtocolError('replay', 'message from an epoch whose keys are gone', { cause });
+    }
+    const secret = current ? state.keySchedule.senderDataSecret : epochData!.senderDataSecret;
+    const senderData = await readSenderData(this.env.cipherSuite, secret, message);
+    if (!senderData) return new ProtocolError('tampered', 'message failed authentication', { cause });
+    const tree = current ? state.secretTree : epochData!.secretTree;
+    const ratchet = tree.leafNodes[senderData.leafIndex * 2]?.application;
+    const next = ratchet?.generation ?? 0;
+    if (senderData.generation < next && ratchet?.unusedGenerations[senderData.generation] === undefined) {
+      return new ProtocolError('replay', 'message key already used or older than the out-of-order window', {
+        cause,
+      });
+    }
+    if (senderData.generation - next > this.env.limits.maxForwardSteps) {
+      return new ProtocolError('too-far-ahead', 'message beyond the forward limit', { cause });
+    }
+    return new ProtocolError('tampered', 'message failed authentication', { cause });
   }
 
   private isSelfRemove(

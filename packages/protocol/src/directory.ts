@@ -4,7 +4,13 @@
 import type { DeviceList } from '@ghostproof/api';
 
 export interface DeviceDirectory {
-  /** The account's current verified device list, or undefined if there is no such account. */
+  /**
+   * The account's current verified device list, or undefined if there is no such account.
+   * Throws ProtocolError('directory-unavailable') when it cannot answer now (offline, the
+   * server busy): the authentication service passes that through, and a commit or Welcome
+   * that needed the answer is retried later instead of being judged. Any other error is a
+   * verdict: the credential is refused.
+   */
   lookup(username: string): Promise<DeviceList | undefined>;
 }
 

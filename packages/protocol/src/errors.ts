@@ -6,6 +6,12 @@ export type ProtocolErrorCode =
   | 'invalid-commit'
   /** A credential that does not match the account's verified device list. */
   | 'unknown-credential'
+  /**
+   * The directory could not answer now (offline, the server unavailable or rate limiting, a
+   * proof it could not fetch): nothing about the credential was decided. Retry later; never
+   * an alarm, and the message that needed it is kept.
+   */
+  | 'directory-unavailable'
   /** Any ciphertext that fails authentication, uniformly, whatever part was altered. */
   | 'tampered'
   /** A message whose key was already used (a replay) or is older than the out-of-order window. */

@@ -1,0 +1,141 @@
+// Group state that survives faults: a lookup that fails for a passing reason while a member
+// processes a commit is not a forged commit. The key transparency lookup the authentication
+// service makes answers 503 once (through the malicious-server harness): the member keeps
+// the delivery, retries it and processes it, with no alarm and no reset. The negative
+// control runs the same fault against a member that takes the failure as a verdict (the
+// behaviour before this change): it alarms, resets the conversation, and loses the commit.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ApiError } from '@ghostproof/api';
+import { MaliciousServer } from './harness/malicious-server.js';
+import { eventually, Person } from './harness/people.js';
+
+async function withServer(run: (harness: MaliciousServer, people: Person[]) => Promise<void>): Promise<void> {
+  const harness = await MaliciousServer.start();
+  const people: Person[] = [];
+  try {
+    await run(harness, people);
+  } finally {
+    for (const p of people) await p.close();
+    await harness.close();
+  }
+}
+
+/** One 503 on `viewer`'s first key transparency lookup of `username`; counts what it refused. */
+function failLookupOnce(harness: MaliciousServer, viewer: string, username: string): { refused: number } {
+  const state = { refused: 0 };
+  harness.onHttp((request) => {
+    if (request.viewer !== viewer || request.route.name !== 'ktLookup') return undefined;
+    if (request.params.username !== username || state.refused > 0) return undefined;
+    state.refused++;
+    return { error: new ApiError('unavailable', 'busy') };
+  });
+  return state;
+}
+
+async function usernames(person: Person, id: string): Promise<string[]> {
+  return (await person.messenger.members(id)).map((m) => m.username).sort();
+}
+
+describe('a lookup that fails is not a forged commit', () => {
+  it('one 503 while bob processes an add commit: no alarm, no reset, processed on retry', async () => {
+    await withServer(async (harness, people) => {
+      const alice = await Person.register(harness, 'alice');
+      const bob = await Person.register(harness, 'bob');
+      const carol = await Person.register(harness, 'carol');
+      people.push(alice, bob, carol);
+      const id = await alice.messenger.createGroup('team', ['bob']);
+      await eventually(
+        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+      );
+      await bob.messenger.accept(id);
+      const fault = failLookupOnce(harness, 'bob', 'carol');
+
+      await alice.messenger.addMembers(id, ['carol']);
+      await eventually(async () => ((await usernames(bob, id)).includes('carol') ? true : undefined));
+      await bob.messenger.idle();
+      assert.equal(fault.refused, 1, 'the fault happened');
+      assert.deepEqual(await usernames(bob, id), ['alice', 'bob', 'carol']);
+      assert.deepEqual(bob.alarms, []);
+      const info = await bob.messenger.conversationInfo(id);
+      assert.equal(info.status, 'active');
+      assert.equal(info.replacedBy, undefined);
+      // The group goes on for everyone: bob reads what carol writes after the add.
+      await eventually(
+        async () => (await carol.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+      );
+      await carol.messenger.accept(id);
+      await carol.messenger.sendText(id, 'hello from carol');
+      await eventually(async () => ((await bob.texts(id)).includes('hello from carol') ? true : undefined));
+    });
+  });
+
+  it('while lookups keep failing, later messages wait behind the commit (no gap), the delay is told, and it survives a restart', async () => {
+    await withServer(async (harness, people) => {
+      const alice = await Person.register(harness, 'alice');
+      const bob = await Person.register(harness, 'bob');
+      const carol = await Person.register(harness, 'carol');
+      people.push(alice, bob, carol);
+      const id = await alice.messenger.createGroup('team', ['bob']);
+      await eventually(
+        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+      );
+      await bob.messenger.accept(id);
+      let refused = 0;
+      let failing = true;
+      harness.onHttp((request) => {
+        if (!failing || request.viewer !== 'bob' || request.route.name !== 'ktLookup') return undefined;
+        if (request.params.username !== 'carol') return undefined;
+        refused++;
+        return { error: new ApiError('unavailable', 'busy') };
+      });
+      const delayed: number[] = [];
+      const listen = () => bob.messenger.on('delivery-delayed', ({ since }) => delayed.push(since));
+      listen();
+
+      await alice.messenger.addMembers(id, ['carol']);
+      await alice.messenger.sendText(id, 'after the add');
+      await eventually(() => (refused >= 2 ? true : undefined));
+      bob.advanceClock(61_000);
+      await eventually(() => (delayed.length > 0 ? true : undefined));
+      assert.deepEqual(await bob.texts(id), [], 'the later message waits behind the commit');
+
+      // Quit and start again while the directory still fails: the commit is kept (unacked).
+      await bob.restart();
+      listen();
+      const before = refused;
+      await eventually(() => (refused > before ? true : undefined));
+      failing = false;
+      await eventually(async () => ((await bob.texts(id)).includes('after the add') ? true : undefined));
+      assert.deepEqual(await usernames(bob, id), ['alice', 'bob', 'carol']);
+      assert.deepEqual(bob.alarms, [], 'no alarm: neither gap nor invalid-commit');
+      assert.equal((await bob.messenger.conversationInfo(id)).status, 'active');
+    });
+  });
+
+  it('control: taken as a verdict, the same 503 raises invalid-commit, resets the group and loses the commit', async () => {
+    await withServer(async (harness, people) => {
+      const alice = await Person.register(harness, 'alice');
+      const bob = await Person.register(harness, 'bob', { transientLookupRetry: true });
+      const carol = await Person.register(harness, 'carol');
+      people.push(alice, bob, carol);
+      const id = await alice.messenger.createGroup('team', ['bob']);
+      await eventually(
+        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+      );
+      await bob.messenger.accept(id);
+      const fault = failLookupOnce(harness, 'bob', 'carol');
+
+      await alice.messenger.addMembers(id, ['carol']);
+      await eventually(() => (bob.alarmsOf('invalid-commit').length > 0 ? true : undefined));
+      await bob.messenger.idle();
+      assert.equal(fault.refused, 1);
+      assert.deepEqual(await usernames(bob, id), ['alice', 'bob'], 'the commit is lost to bob');
+      const info = await eventually(async () => {
+        const current = await bob.messenger.conversationInfo(id);
+        return current.status === 'left' ? current : undefined;
+      });
+      assert.equal(info.status, 'left');
+    });
+  });
+});
