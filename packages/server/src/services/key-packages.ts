@@ -4,7 +4,8 @@
 // it can without MLS state: the package parses whole, its cipher suite is one we accept, its
 // leaf's signature key is the uploading device's key from the signed device list, its
 // signature verifies, and its lifetime is current. Every claim records KeyPackageRef →
-// mailbox, which is how a Welcome is later routed.
+// mailbox and the claiming device: a Welcome is later routed only through the committing
+// device's own claims, so nobody can send a Welcome to a package someone else claimed.
 import { platformPrimitives, supportedCiphersuites } from '@ghostproof/crypto';
 import { ApiError, keyPackageRef, keyPackageSignatureInput, parseKeyPackage } from '@ghostproof/api';
 import type { KeyPackageCount, StoredKeyPackage } from '../storage/store.js';

@@ -5,7 +5,7 @@
 // milliseconds since 1970 (BIGINT); message positions come from one sequence shared by all
 // nodes.
 
-export const POSTGRES_SCHEMA_VERSION = 2;
+export const POSTGRES_SCHEMA_VERSION = 3;
 
 /** Key of the advisory lock taken while migrating (any constant unique to Ghostproof). */
 export const MIGRATION_LOCK = 0x67686f73;
@@ -142,5 +142,16 @@ export const postgresMigrations: readonly string[] = [
   CREATE INDEX accounts_awaiting_log ON accounts (id) WHERE logged_sequence < sequence;
   ALTER TABLE account_updates ADD COLUMN kt_logged BOOLEAN NOT NULL DEFAULT false;
   CREATE INDEX account_updates_unlogged ON account_updates (seq) WHERE NOT kt_logged;
+  `,
+  // 2 → 3: a claim records the claiming device, not only its account, and a package handed
+  // out to several claimers (the last-resort one) keeps one claim per claiming device: a
+  // Welcome is routed only through claims the committing device made itself. Claims made
+  // before keep their rows, with no claiming device: they still refuse a second upload of
+  // their package until they expire, and route no Welcome (their claimer claims again).
+  `
+  ALTER TABLE key_package_claims ADD COLUMN claimed_by_device INTEGER;
+  ALTER TABLE key_package_claims DROP CONSTRAINT key_package_claims_pkey;
+  ALTER TABLE key_package_claims
+    ADD CONSTRAINT claims_by_claimer UNIQUE (ref, claimed_by, claimed_by_device);
   `,
 ];

@@ -35,7 +35,16 @@ import type {
   StoredDelivery,
   StoredKeyPackage,
 } from './store.js';
-import { accountUpdateOf, blob, messageIdOf, sameBytes, seqOf, type AccountUpdateRow } from './ids.js';
+import {
+  accountUpdateOf,
+  blob,
+  messageIdOf,
+  sameBytes,
+  seqOf,
+  welcomeRecipients,
+  type AccountUpdateRow,
+  type ClaimRow,
+} from './ids.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database */
@@ -46,6 +55,11 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number;
   /** Called after every group commit with the number of writes and the seconds it took. */
   readonly onFlush?: (writes: number, seconds: number) => void;
+  /**
+   * Test-only, default false: route a Welcome by anyone's claim of its key packages, as
+   * before schema 3, so that a test can show the ghost Welcome this store otherwise refuses.
+   */
+  readonly unsafeTestingRouteWelcomeByAnyClaim?: boolean;
 }
 
 interface Queryable {
@@ -131,6 +145,7 @@ export class PostgresStore implements Store {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly onFlush: ((writes: number, seconds: number) => void) | undefined,
+    private readonly routeWelcomeByAnyClaim: boolean,
   ) {
     this.reads = {
       query: async <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
@@ -160,7 +175,7 @@ export class PostgresStore implements Store {
       await pool.end();
       throw error;
     }
-    return new PostgresStore(pool, options.onFlush);
+    return new PostgresStore(pool, options.onFlush, options.unsafeTestingRouteWelcomeByAnyClaim === true);
   }
 
   private static async migrate(pool: pg.Pool, schema: string | undefined): Promise<void> {
@@ -729,11 +744,20 @@ export class PostgresStore implements Store {
           continue;
         }
         await db.query(
-          `INSERT INTO key_package_claims (ref, account_id, device_id, claimed_by, claimed_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (ref) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at,
+          `INSERT INTO key_package_claims
+             (ref, account_id, device_id, claimed_by, claimed_by_device, claimed_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (ref, claimed_by, claimed_by_device) DO UPDATE SET claimed_at = excluded.claimed_at,
              expires_at = excluded.expires_at`,
-          [row.ref, input.target, deviceId, input.claimer.accountId, input.now, input.claimExpiresAt],
+          [
+            row.ref,
+            input.target,
+            deviceId,
+            input.claimer.accountId,
+            input.claimer.deviceId,
+            input.now,
+            input.claimExpiresAt,
+          ],
         );
         results.push({ deviceId, keyPackage: row.body, lastResort });
       }
@@ -1129,21 +1153,21 @@ export class PostgresStore implements Store {
       const { members } = await this.membership(db, id, input.sender);
       if (advanced.rowCount !== 1) throw new ApiError('stale-epoch', 'commit: not for the current epoch');
 
-      const added: MailboxKey[] = [];
+      // The Welcome's references, through the committing device's own claims (a claim made
+      // before schema 3 has no claiming device and so matches no committer).
       const refs = (input.welcome?.keyPackageRefs ?? []).map(blob);
-      if (refs.length > 0) {
-        const { rows } = await db.query<{ ref: Buffer; account_id: number; device_id: number }>(
-          'SELECT ref, account_id, device_id FROM key_package_claims WHERE ref = ANY($1::bytea[]) AND expires_at > $2',
-          [refs, input.now],
-        );
-        const byRef = new Map(rows.map((r) => [r.ref.toString('hex'), r]));
-        for (const ref of refs) {
-          const claim = byRef.get(ref.toString('hex'));
-          if (!claim)
-            throw new ApiError('unknown-key-package', 'Welcome: names a key package never claimed here');
-          added.push({ accountId: claim.account_id, deviceId: claim.device_id });
-        }
-      }
+      const claims =
+        refs.length === 0
+          ? []
+          : (
+              await db.query<ClaimRow>(
+                `SELECT ref, account_id, device_id FROM key_package_claims
+                 WHERE ref = ANY($1::bytea[]) AND expires_at > $2
+                   AND ($3 OR (claimed_by = $4 AND claimed_by_device = $5))`,
+                [refs, input.now, this.routeWelcomeByAnyClaim, input.sender.accountId, input.sender.deviceId],
+              )
+            ).rows;
+      const added = welcomeRecipients(refs, claims);
       const removed: MailboxKey[] = [];
       if (input.remove.length > 0) {
         const { rows } = await db.query<{ id: number; username: string }>(

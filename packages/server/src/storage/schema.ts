@@ -3,7 +3,7 @@
 // attachment capabilities) are stored only as SHA-256 hashes; message bodies are the MLS
 // ciphertext as received, kept until every recipient acknowledged it or it expired.
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const migrations: readonly string[] = [
   // 0 → 1
@@ -150,5 +150,29 @@ export const migrations: readonly string[] = [
   CREATE INDEX accounts_awaiting_log ON accounts (id) WHERE logged_sequence < sequence;
   ALTER TABLE account_updates ADD COLUMN kt_logged INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX account_updates_unlogged ON account_updates (seq) WHERE kt_logged = 0;
+  `,
+  // 2 → 3: a claim records the claiming device, not only its account, and a package handed
+  // out to several claimers (the last-resort one) keeps one claim per claiming device: a
+  // Welcome is routed only through claims the committing device made itself. SQLite cannot
+  // change a primary key, so the table is rebuilt. Claims made before keep their rows, with
+  // no claiming device: they still refuse a second upload of their package until they
+  // expire, and route no Welcome (their claimer claims again).
+  `
+  CREATE TABLE key_package_claims_v3 (
+    ref BLOB NOT NULL,
+    account_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    claimed_by INTEGER NOT NULL,
+    claimed_by_device INTEGER,
+    claimed_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    UNIQUE (ref, claimed_by, claimed_by_device)
+  );
+  INSERT INTO key_package_claims_v3 (ref, account_id, device_id, claimed_by, claimed_at, expires_at)
+    SELECT ref, account_id, device_id, claimed_by, claimed_at, expires_at FROM key_package_claims;
+  DROP TABLE key_package_claims;
+  ALTER TABLE key_package_claims_v3 RENAME TO key_package_claims;
+  CREATE INDEX claims_by_device ON key_package_claims (account_id, device_id);
+  CREATE INDEX claims_by_expiry ON key_package_claims (expires_at);
   `,
 ];

@@ -34,7 +34,16 @@ import type {
   StoredDelivery,
   StoredKeyPackage,
 } from './store.js';
-import { accountUpdateOf, blob, messageIdOf, sameBytes, seqOf, type AccountUpdateRow } from './ids.js';
+import {
+  accountUpdateOf,
+  blob,
+  messageIdOf,
+  sameBytes,
+  seqOf,
+  welcomeRecipients,
+  type AccountUpdateRow,
+  type ClaimRow,
+} from './ids.js';
 
 export type SqliteSynchronous = 'full' | 'normal';
 
@@ -46,6 +55,11 @@ export interface SqliteStoreOptions {
   readonly secureDelete?: boolean;
   /** Called after every group commit with the number of writes and the seconds it took. */
   readonly onFlush?: (writes: number, seconds: number) => void;
+  /**
+   * Test-only, default false: route a Welcome by anyone's claim of its key packages, as
+   * before schema 3, so that a test can show the ghost Welcome this store otherwise refuses.
+   */
+  readonly unsafeTestingRouteWelcomeByAnyClaim?: boolean;
 }
 
 interface CachedGroup {
@@ -98,6 +112,7 @@ export class SqliteStore implements Store {
   private flushScheduled = false;
   private closed = false;
   private readonly onFlush: ((writes: number, seconds: number) => void) | undefined;
+  private readonly routeWelcomeByAnyClaim: boolean;
   private readonly s;
   private readonly random = new RandomPool();
   /** Routing lists by hex group id (see membership). */
@@ -111,6 +126,7 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
     this.onFlush = options.onFlush;
+    this.routeWelcomeByAnyClaim = options.unsafeTestingRouteWelcomeByAnyClaim === true;
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma(`secure_delete = ${options.secureDelete === false ? 'OFF' : 'ON'}`);
@@ -221,13 +237,16 @@ export class SqliteStore implements Store {
       ),
       deleteKeyPackage: db.prepare('DELETE FROM key_packages WHERE id = ?'),
       recordClaim: db.prepare(
-        `INSERT INTO key_package_claims (ref, account_id, device_id, claimed_by, claimed_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (ref) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at,
+        `INSERT INTO key_package_claims (ref, account_id, device_id, claimed_by, claimed_by_device, claimed_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (ref, claimed_by, claimed_by_device) DO UPDATE SET claimed_at = excluded.claimed_at,
            expires_at = excluded.expires_at`,
       ),
-      claimByRef: db.prepare(
-        'SELECT account_id, device_id FROM key_package_claims WHERE ref = ? AND expires_at > ?',
+      // A claim made before schema 3 has no claiming device and so matches no committer.
+      claimByCommitter: db.prepare(
+        `SELECT ref, account_id, device_id FROM key_package_claims
+         WHERE ref = ? AND expires_at > ? AND (? = 1 OR (claimed_by = ? AND claimed_by_device = ?))
+         LIMIT 1`,
       ),
       groupById: db.prepare('SELECT epoch FROM groups WHERE id = ?'),
       insertGroup: db.prepare('INSERT INTO groups (id, epoch, created_at) VALUES (?, 0, ?)'),
@@ -606,6 +625,7 @@ export class SqliteStore implements Store {
           input.target,
           deviceId,
           input.claimer.accountId,
+          input.claimer.deviceId,
           input.now,
           input.claimExpiresAt,
         );
@@ -767,15 +787,20 @@ export class SqliteStore implements Store {
       if (BigInt(epoch) !== input.epoch)
         throw new ApiError('stale-epoch', 'commit: not for the current epoch');
 
-      // Resolve the Welcome's references before changing anything.
-      const added: MailboxKey[] = [];
-      for (const ref of input.welcome?.keyPackageRefs ?? []) {
-        const claim = this.s.claimByRef.get(blob(ref), input.now) as
-          { account_id: number; device_id: number } | undefined;
-        if (!claim)
-          throw new ApiError('unknown-key-package', 'Welcome: names a key package never claimed here');
-        added.push({ accountId: claim.account_id, deviceId: claim.device_id });
-      }
+      // Resolve the Welcome's references, through the committing device's own claims, before
+      // changing anything.
+      const refs = input.welcome?.keyPackageRefs ?? [];
+      const claims = refs.flatMap((ref) => {
+        const claim = this.s.claimByCommitter.get(
+          blob(ref),
+          input.now,
+          this.routeWelcomeByAnyClaim ? 1 : 0,
+          input.sender.accountId,
+          input.sender.deviceId,
+        ) as ClaimRow | undefined;
+        return claim ? [claim] : [];
+      });
+      const added = welcomeRecipients(refs, claims);
       const removed: MailboxKey[] = [];
       for (const name of input.remove) {
         const account = this.s.accountIdByName.get(name.username) as { id: number } | undefined;

@@ -158,7 +158,11 @@ export interface CommitInput extends SendIdentity {
   /** The epoch in the commit's header: must equal the group's current epoch. */
   readonly epoch: bigint;
   readonly commit: Uint8Array;
-  /** The Welcome, delivered to the mailboxes its KeyPackageRefs were claimed for. */
+  /**
+   * The Welcome, delivered to the mailboxes its KeyPackageRefs were claimed for. Each ref
+   * must have a live claim made by `sender` itself (the same device), else
+   * 'unknown-key-package' and nothing is stored: someone else's claim routes nothing.
+   */
   readonly welcome?: { readonly body: Uint8Array; readonly keyPackageRefs: readonly Uint8Array[] };
   readonly remove: readonly MailboxName[];
   /** Largest routing list allowed after the commit. */
@@ -232,7 +236,10 @@ export interface Store {
     readonly now: number;
   }): Promise<KeyPackageCount>;
   countKeyPackages(mailbox: MailboxKey, now: number): Promise<KeyPackageCount>;
-  /** Hands out one key package per device (one-time first) and records each claim's ref. */
+  /**
+   * Hands out one key package per device (one-time first) and records each claim: its ref,
+   * the target mailbox and the claiming device, one claim per claiming device of a ref.
+   */
   claimKeyPackages(input: {
     readonly target: AccountId;
     readonly deviceIds: readonly number[];
@@ -248,7 +255,10 @@ export interface Store {
   routingList(groupId: Uint8Array, member: MailboxKey): Promise<RoutingList>;
   /** Stores an application message or proposal for every other mailbox on the routing list. */
   storeMessage(input: MessageInput): Promise<AcceptedSend>;
-  /** Epoch compare-and-set; commit, Welcome and routing-list change in one transaction. */
+  /**
+   * Epoch compare-and-set; commit, Welcome and routing-list change in one transaction. The
+   * Welcome goes only to packages the sender claimed (see CommitInput.welcome).
+   */
   sequenceCommit(input: CommitInput): Promise<AcceptedSend>;
   /**
    * Undelivered entries of a mailbox after `afterSeq`, oldest first, leaving out the
