@@ -57,6 +57,10 @@ const LOOKUP_RETRY_MIN_MS = 500;
 const LOOKUP_RETRY_MAX_MS = 30_000;
 /** After this long waiting for the directory, the person is told (`delivery-delayed`). */
 export const DELIVERY_DELAY_NOTICE_MS = 60_000;
+/** Store setting: conversations still to heal with a path-carrying commit (JSON ids). */
+const HEAL_SETTING = 'mls-update-path-heal';
+/** How often a routing list answered for another epoch is asked again after catching up. */
+const ROUTING_RECHECKS = 3;
 
 export type Alarm =
   | KtAlarm
@@ -204,6 +208,8 @@ export class Messenger {
       signedDeviceList: deviceList.signed,
     });
     await messenger.init();
+    // A new profile has no conversation made under the old update path rule.
+    await options.store.putSetting(HEAL_SETTING, new TextEncoder().encode('[]'));
     // The log's keys are pinned now, at registration.
     await messenger.directory.pin(deviceList.signed);
     await messenger.replenishKeyPackages();
@@ -344,9 +350,51 @@ export class Messenger {
       await this.directory.monitorOwnAccount(this.identity.username);
       await this.flushOutbox();
       await this.replenishKeyPackages();
+      await this.healUpdatePaths();
       await this.selfUpdateDue();
     } catch {
       // Retried on the next connection.
+    }
+    // The server's routing lists, checked on every connect, not only after roster changes.
+    await this.checkAllRoutingLists().catch(() => undefined);
+  }
+
+  /**
+   * Once per profile, after the upgrade that fixed the update path rule (docs/protocol.md,
+   * "The ts-mls patch"): an empty commit, which carries an update path, in every active
+   * conversation. A member removed earlier by a path-less commit may have derived the
+   * current epoch; after this commit it derives nothing. Conversations still to do are kept
+   * in the store and retried on the next connection.
+   */
+  private async healUpdatePaths(): Promise<void> {
+    const saved = await this.options.store.getSetting(HEAL_SETTING);
+    let remaining: string[];
+    if (!saved) {
+      remaining = (await this.options.store.listConversationInfos())
+        .filter((info) => info.status === 'active')
+        .map((info) => info.id);
+    } else {
+      remaining = JSON.parse(new TextDecoder().decode(saved)) as string[];
+      if (remaining.length === 0) return;
+    }
+    const failed: string[] = [];
+    for (const id of remaining) {
+      const info = await this.options.store.getConversationInfo(id);
+      const conversation = await this.mls(id).catch(() => undefined);
+      if (info?.status !== 'active' || !conversation?.active) continue;
+      try {
+        await this.selfUpdate(id);
+      } catch {
+        failed.push(id);
+      }
+    }
+    await this.options.store.putSetting(HEAL_SETTING, new TextEncoder().encode(JSON.stringify(failed)));
+  }
+
+  private async checkAllRoutingLists(): Promise<void> {
+    for (const info of await this.options.store.listConversationInfos()) {
+      if (info.status !== 'active') continue;
+      await this.checkRoutingList(info.id);
     }
   }
 
@@ -662,8 +710,9 @@ export class Messenger {
     throw new ClientError('retry-exhausted', 'could not land the commit');
   }
 
-  private async waitForEpochAfter(conversation: Conversation, epoch: bigint): Promise<void> {
-    const deadline = this.clock() + 10_000;
+  /** Waits (in real time, up to `ms`) until the delivery queue has moved past `epoch`. */
+  private async waitForEpochAfter(conversation: Conversation, epoch: bigint, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
     while (conversation.epoch <= epoch && Date.now() < deadline) {
       await this.deliveryQueue;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -672,7 +721,9 @@ export class Messenger {
 
   private async afterRosterChange(id: string, conversation: Conversation, events: readonly RosterEvent[]) {
     if (events.length > 0) this.emit('roster', { conversationId: id, events });
-    await this.checkRoutingList(id, conversation);
+    // Not awaited: this runs inside the delivery queue, and an answer for a later epoch is
+    // checked again once the queue has caught up, which it cannot while this waits.
+    void this.checkRoutingList(id, conversation).catch(() => undefined);
   }
 
   /** DESIGN.md: the routing list must hold exactly the roster's devices; a ghost mailbox alarms. */
@@ -680,9 +731,20 @@ export class Messenger {
     if (this.disabled.routingCheck) return;
     const mls = conversation ?? (await this.mls(id));
     if (!mls.active) return;
-    const result = await this.conn.request({ case: 'getRoutingList', value: { groupId: mls.groupId } });
+    let result = await this.conn.request({ case: 'getRoutingList', value: { groupId: mls.groupId } });
     if (result.case !== 'routingList') return;
-    if (result.value.epoch !== mls.epoch) return; // Another commit is in flight; checked again after it.
+    // An answer for another epoch: a commit is in flight, or one is withheld from this
+    // device. Catch up (or let the server) and ask again; an answer that never matches this
+    // member's epoch is compared with its roster all the same (a withheld commit, or a server
+    // evading the check, shows as a mismatch).
+    for (let recheck = 0; recheck < ROUTING_RECHECKS && result.value.epoch !== mls.epoch; recheck++) {
+      if (result.value.epoch > mls.epoch) await this.waitForEpochAfter(mls, result.value.epoch - 1n, 5_000);
+      else await new Promise((resolve) => setTimeout(resolve, 500));
+      if (!mls.active) return;
+      const again = await this.conn.request({ case: 'getRoutingList', value: { groupId: mls.groupId } });
+      if (again.case !== 'routingList') return;
+      result = again;
+    }
     const key = (m: { username: string; deviceId: number }) => `${m.username}/${m.deviceId}`;
     const roster = new Set(mls.devices.map(key));
     const routed = new Set(result.value.members.map(key));

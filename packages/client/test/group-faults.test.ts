@@ -139,3 +139,66 @@ describe('a lookup that fails is not a forged commit', () => {
     });
   });
 });
+
+describe('healing conversations made before the update path fix', () => {
+  /** A profile as a release before the fix left it: no record of the heal. */
+  function forgetHeal(person: Person): void {
+    (person.store as unknown as { settings: Map<string, Uint8Array> }).settings.delete(
+      'mls-update-path-heal',
+    );
+  }
+
+  it('the first start after the upgrade commits once, with a path, in every active conversation', async () => {
+    await withServer(async (harness, people) => {
+      const alice = await Person.register(harness, 'alice');
+      const bob = await Person.register(harness, 'bob');
+      const carol = await Person.register(harness, 'carol');
+      people.push(alice, bob, carol);
+      const team = await alice.messenger.createGroup('team', ['bob', 'carol']);
+      const pair = await alice.messenger.direct('bob');
+      for (const id of [team, pair]) {
+        await eventually(
+          async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+        );
+        await bob.messenger.accept(id);
+      }
+      await eventually(
+        async () => (await carol.messenger.conversationInfo(team).catch(() => undefined)) ?? undefined,
+      );
+      await bob.messenger.idle();
+      const epochs = async () => [
+        (await bob.messenger.groupCode(team)) + (await bob.messenger.members(team)).length,
+        await bob.messenger.groupCode(pair),
+      ];
+      const before = await epochs();
+
+      // Control: a profile made after the fix has nothing to heal; a restart commits nothing.
+      await alice.restart();
+      await alice.messenger.idle();
+      await bob.messenger.idle();
+      assert.deepEqual(await epochs(), before);
+
+      forgetHeal(alice);
+      await alice.restart();
+      const commits = () =>
+        [team, pair].reduce(
+          (n, id) =>
+            n + harness.messagesOf(id, { viewer: 'alice', direction: 'to-server', kind: 'commit' }).length,
+          0,
+        );
+      await eventually(async () => {
+        const now = await epochs();
+        return now[0] !== before[0] && now[1] !== before[1] ? true : undefined;
+      });
+      const healed = commits();
+      // Once: a later start commits nothing more.
+      await alice.restart();
+      await alice.messenger.idle();
+      assert.equal(commits(), healed);
+      assert.deepEqual(bob.alarms, []);
+      assert.deepEqual(alice.alarms, []);
+      await alice.messenger.sendText(team, 'still here');
+      await eventually(async () => ((await carol.texts(team)).includes('still here') ? true : undefined));
+    });
+  });
+});

@@ -252,6 +252,22 @@ function leaversOf(
 }
 
 /**
+ * Whether a pending commit was made without an update path although RFC 9420 requires one
+ * (it covers more than Adds: a remove, a leave, or nothing at all). A commit with a path
+ * replaces the committer's own leaf (a new encryption key); one without leaves it as it was.
+ */
+function lacksRequiredPath(before: ClientState, after: ClientState, events: readonly RosterEvent[]): boolean {
+  const addsOnly =
+    events.length > 0 && events.every((e) => e.kind === 'member-added' || e.kind === 'device-added');
+  if (addsOnly) return false;
+  const node = before.privatePath.leafIndex * 2;
+  const old = before.ratchetTree[node];
+  const now = after.ratchetTree[node];
+  if (old?.nodeType !== nodeTypes.leaf || now?.nodeType !== nodeTypes.leaf) return true;
+  return constantTimeEqual(old.leaf.hpkePublicKey, now.leaf.hpkePublicKey);
+}
+
+/**
  * Maps a ts-mls failure to the one error a caller sees; nothing here echoes input. ts-mls
  * passes our own errors through unwrapped (a directory that cannot answer now stays
  * `directory-unavailable`, never a verdict on the commit); its own errors are told apart by
@@ -314,12 +330,17 @@ export class Conversation {
       if (meta.pending) {
         const newState = decode(clientStateDecoder, pendingState);
         if (!newState) throw new ProtocolError('malformed', 'conversation record: bad pending state');
-        conversation.pending = {
-          meta: meta.pending,
-          commit,
-          welcome: welcome.length > 0 ? welcome : undefined,
-          newState,
-        };
+        // A commit prepared before the ts-mls patch may lack the update path it needs: it is
+        // dropped, never resent (docs/protocol.md, "The ts-mls patch"); the caller prepares
+        // again. It is forgotten on the next save.
+        if (!lacksRequiredPath(state, newState, meta.pending.events)) {
+          conversation.pending = {
+            meta: meta.pending,
+            commit,
+            welcome: welcome.length > 0 ? welcome : undefined,
+            newState,
+          };
+        }
       }
       return conversation;
     } catch (cause) {

@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ContentType, DeliveryKind, encodePrivateMessage, type Mailbox } from '@ghostproof/api';
+import { create } from '@bufbuild/protobuf';
+import {
+  ContentType,
+  DeliveryKind,
+  encodePrivateMessage,
+  MailboxSchema,
+  type Mailbox,
+} from '@ghostproof/api';
 import type { Alarm } from '@ghostproof/client';
 import { MaliciousServer } from '../harness/malicious-server.js';
 import { eventually, Person } from '../harness/people.js';
@@ -230,6 +237,96 @@ describe('the join notice of a real addition withheld', () => {
             value: { groupId: Buffer.from(id, 'hex') },
           });
           assert.deepEqual(toldBob, [['alice', 'bob']]);
+          assert.deepEqual(bob.alarms, []);
+        }
+      });
+    });
+  }
+});
+
+describe('the routing check on every connect, and for answers about another epoch', () => {
+  for (const defence of [true, false]) {
+    const title = defence
+      ? 'a mailbox slipped onto the routing list with no roster change is alarmed at the next connect'
+      : 'routing check off (negative control): after the reconnect the server still lists the ghost and nobody is told';
+    it(title, async () => {
+      await withServer(async (harness, people) => {
+        const off = defence ? {} : { routingCheck: true };
+        const alice = await register(harness, people, 'alice', off);
+        const bob = await register(harness, people, 'bob', off);
+        const mallory = await register(harness, people, 'mallory');
+        const id = await group(alice, [bob]);
+        const ghost: Mailbox = { username: 'mallory', deviceId: 1 } as Mailbox;
+        harness.database.addRoutingEntry(id, ghost);
+        // No commit follows: only the check on connect can see it.
+        await bob.restart();
+        await alice.messenger.sendText(id, 'the plan');
+        await eventually(async () => ((await bob.texts(id)).includes('the plan') ? true : undefined));
+        // What the server now says the conversation's mailboxes are: the ghost among them.
+        const told = await harness.requestAs('bob', {
+          case: 'getRoutingList',
+          value: { groupId: Buffer.from(id, 'hex') },
+        });
+        const listed =
+          told.body.case === 'response' && told.body.value.result.case === 'routingList'
+            ? told.body.value.result.value.members.map((m) => `${m.username}/${m.deviceId}`)
+            : [];
+        assert.ok(listed.includes('mallory/1'), listed.join(', '));
+        await mallory.messenger.idle();
+        if (defence) {
+          const alarm = await eventually(() => routingMismatches(bob.alarms)[0]);
+          assert.deepEqual(alarm, {
+            kind: 'routing-mismatch',
+            conversationId: id,
+            extra: [ghost],
+            missing: [],
+          });
+        } else {
+          await bob.messenger.idle();
+          assert.deepEqual(bob.alarms, []);
+        }
+      });
+    });
+  }
+
+  for (const defence of [true, false]) {
+    const title = defence
+      ? 'a routing list answered for another epoch is asked again, and the ghost on it is alarmed'
+      : 'routing check off (negative control): answers for another epoch hide the ghost';
+    it(title, async () => {
+      await withServer(async (harness, people) => {
+        const off = defence ? {} : { routingCheck: true };
+        const alice = await register(harness, people, 'alice');
+        const bob = await register(harness, people, 'bob', off);
+        await register(harness, people, 'mallory');
+        const id = await group(alice, [bob]);
+        const ghost = { username: 'mallory', deviceId: 1 };
+        // Every routing list bob is told names a ghost and claims a past epoch: a client
+        // that ignores answers about another epoch never compares it with its roster.
+        let answered = 0;
+        harness.onServerFrame((frame, on) => {
+          if (on.viewer !== 'bob' || frame.body.case !== 'response') return undefined;
+          const result = frame.body.value.result;
+          if (result.case !== 'routingList') return undefined;
+          answered++;
+          const value = {
+            ...result.value,
+            epoch: result.value.epoch - 1n,
+            members: [...result.value.members, create(MailboxSchema, ghost)],
+          };
+          return {
+            ...frame,
+            body: { ...frame.body, value: { ...frame.body.value, result: { case: 'routingList', value } } },
+          };
+        });
+        if (defence) {
+          await bob.messenger.checkRoutingList(id);
+          const alarm = await eventually(() => routingMismatches(bob.alarms)[0]);
+          assert.deepEqual(alarm.extra, [ghost]);
+          assert.ok(answered > 1, 'asked again before judging');
+        } else {
+          await bob.messenger.checkRoutingList(id);
+          await bob.messenger.idle();
           assert.deepEqual(bob.alarms, []);
         }
       });

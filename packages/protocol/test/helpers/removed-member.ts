@@ -19,6 +19,7 @@ import {
   type ClientState,
   type MlsContext,
   type MlsFramedMessage,
+  type Proposal,
 } from 'ts-mls-unpatched';
 import {
   applyProposals,
@@ -46,6 +47,8 @@ export interface RemovedMemberAttempt {
   readonly confirmationTagVerified: boolean;
   readonly exporterSecret: Uint8Array;
   readonly epochAuthenticator: Uint8Array;
+  /** The state it derived for the new epoch (what it would go on with). */
+  readonly derived: ClientState;
   /** Tries to read an application message of the new epoch with the state it derived. */
   read(message: Uint8Array): Promise<Content | undefined>;
 }
@@ -153,6 +156,7 @@ export async function attemptAsRemovedMember(
     confirmationTagVerified,
     exporterSecret: epoch.keySchedule.exporterSecret,
     epochAuthenticator: epoch.keySchedule.epochAuthenticator,
+    derived,
     async read(bytes) {
       try {
         const result = await processMessage({ context, state: derived, message: framedMessage(bytes) });
@@ -174,15 +178,21 @@ export async function commitWithUnpatchedRule(
   leafIndexes: readonly number[],
   cipherSuite: number,
 ): Promise<{ commit: Uint8Array; newState: ClientState; context: MlsContext }> {
+  return commitProposalsWithUnpatchedRule(
+    committer,
+    leafIndexes.map((removed) => ({ proposalType: defaultProposalTypes.remove, remove: { removed } })),
+    cipherSuite,
+  );
+}
+
+/** Any proposals committed with rc.10 as published (see commitWithUnpatchedRule). */
+export async function commitProposalsWithUnpatchedRule(
+  committer: ClientState,
+  proposals: Proposal[],
+  cipherSuite: number,
+): Promise<{ commit: Uint8Array; newState: ClientState; context: MlsContext }> {
   const context = await attackerContext(cipherSuite);
-  const { commit, newState } = await createCommit({
-    context,
-    state: committer,
-    extraProposals: leafIndexes.map((removed) => ({
-      proposalType: defaultProposalTypes.remove,
-      remove: { removed },
-    })),
-  });
+  const { commit, newState } = await createCommit({ context, state: committer, extraProposals: proposals });
   return { commit: encode(mlsMessageEncoder, commit), newState, context };
 }
 
