@@ -697,6 +697,12 @@ export class Messenger {
           );
           continue;
         }
+        if (ApiError.is(err, 'unknown-key-package')) {
+          // A Welcome naming a key package this device's claim no longer covers (it expired,
+          // or was made before claims named the claiming device): claim again and rebuild.
+          await conversation.discard(pending.id);
+          continue;
+        }
         if (!ApiError.is(err, 'stale-epoch')) throw err;
         await conversation.discard(pending.id);
         await this.waitForEpochAfter(conversation, pending.epoch);

@@ -6,7 +6,8 @@
 // behaviour before this change): it alarms, resets the conversation, and loses the commit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '@ghostproof/api';
+import { create } from '@bufbuild/protobuf';
+import { ApiError, ErrorBodySchema } from '@ghostproof/api';
 import { MaliciousServer } from './harness/malicious-server.js';
 import { eventually, Person } from './harness/people.js';
 
@@ -199,6 +200,43 @@ describe('healing conversations made before the update path fix', () => {
       assert.deepEqual(alice.alarms, []);
       await alice.messenger.sendText(team, 'still here');
       await eventually(async () => ((await carol.texts(team)).includes('still here') ? true : undefined));
+    });
+  });
+});
+
+describe('a commit whose Welcome the server no longer routes', () => {
+  it('is rebuilt with fresh claims after unknown-key-package, not resent forever', async () => {
+    await withServer(async (harness, people) => {
+      const alice = await Person.register(harness, 'alice');
+      const bob = await Person.register(harness, 'bob');
+      people.push(alice, bob);
+      const id = await alice.messenger.createGroup('team', []);
+      // The server refuses alice's first commit's Welcome once, as for a claim it cannot use.
+      const refusedCommits: string[] = [];
+      harness.onClientFrame((frame, on) => {
+        if (on.viewer !== 'alice' || frame.body.case !== 'sendCommit' || refusedCommits.length > 0)
+          return undefined;
+        refusedCommits.push(Buffer.from(frame.body.value.commit).toString('hex'));
+        return {
+          answer: {
+            case: 'error',
+            value: create(ErrorBodySchema, { code: 'unknown-key-package', message: 'not claimed by you' }),
+          },
+        };
+      });
+      await alice.messenger.addMembers(id, ['bob']);
+      assert.equal(refusedCommits.length, 1);
+      const sent = harness
+        .messagesOf(id, { viewer: 'alice', direction: 'to-server', kind: 'commit' })
+        .map((m) => Buffer.from(m.bytes).toString('hex'));
+      assert.ok(
+        sent.length >= 2 && sent.at(-1) !== refusedCommits[0],
+        'a new commit, not the refused one again',
+      );
+      await eventually(
+        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+      );
+      assert.deepEqual(await usernames(alice, id), ['alice', 'bob']);
     });
   });
 });
