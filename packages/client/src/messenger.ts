@@ -99,6 +99,12 @@ export interface MessengerEvents {
    * before it; the app says that messages are delayed.
    */
   'delivery-delayed': { since: number };
+  /**
+   * Messages of `sender` in `epoch` that never arrived, `MISSING_AFTER_MS` after they were
+   * found missing (a skipped number not filled by late delivery, or the tail of an epoch
+   * the sender says it sent): withheld by the server, or lost. Told once per range.
+   */
+  'missing-message': { conversationId: string; sender: DeviceAddress; epoch: bigint; count: number };
 }
 
 type Listener<T> = (event: T) => void;
@@ -168,6 +174,7 @@ export class Messenger {
    */
   private deferredSession: number | undefined;
   private wakeDeliveryRetry: (() => void) | undefined;
+  private missingSweep: ReturnType<typeof setInterval> | undefined;
   private flushQueued: Promise<void> | undefined;
 
   private constructor(private readonly options: MessengerOptions) {
@@ -340,6 +347,10 @@ export class Messenger {
         },
       });
       this.connection.start();
+      this.missingSweep ??= setInterval(
+        () => void this.sweepMissingMessages().catch(() => undefined),
+        10_000,
+      );
     }
     await this.connection.waitOnline();
   }
@@ -401,6 +412,8 @@ export class Messenger {
   async close(): Promise<void> {
     this.closing = true;
     this.wakeDeliveryRetry?.();
+    if (this.missingSweep) clearInterval(this.missingSweep);
+    this.missingSweep = undefined;
     if (this.flushRetry) clearTimeout(this.flushRetry);
     this.flushRetry = undefined;
     this.connection?.close();
@@ -1166,6 +1179,18 @@ export class Messenger {
     }
     if (outcome.kind !== 'message') return;
     await this.applyContent(id, outcome.sender, outcome.content);
+    await this.reportMissingMessages(id, conversation);
+  }
+
+  private async reportMissingMessages(id: string, conversation: Conversation): Promise<void> {
+    for (const missing of await conversation.takeMissingMessages()) {
+      this.emit('missing-message', { conversationId: id, ...missing });
+    }
+  }
+
+  /** Every loaded conversation's overdue missing messages (run on a timer while connected). */
+  private async sweepMissingMessages(): Promise<void> {
+    for (const [id, conversation] of this.conversations) await this.reportMissingMessages(id, conversation);
   }
 
   private async applyContent(id: string, sender: DeviceAddress, content: Content): Promise<void> {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { ApiError, ErrorBodySchema } from '@ghostproof/api';
+import { ApiError, DeliveryKind, ErrorBodySchema } from '@ghostproof/api';
 import { MaliciousServer } from './harness/malicious-server.js';
 import { eventually, Person } from './harness/people.js';
 
@@ -239,4 +239,55 @@ describe('a commit whose Welcome the server no longer routes', () => {
       assert.deepEqual(await usernames(alice, id), ['alice', 'bob']);
     });
   });
+});
+
+describe('a message the server withholds inside an epoch', () => {
+  for (const defence of [true, false]) {
+    const title = defence
+      ? 'the app is told a minute later that a message of bob’s never arrived'
+      : 'gap checks off (negative control): the message is gone and nothing is said';
+    it(title, async () => {
+      await withServer(async (harness, people) => {
+        const alice = await Person.register(harness, 'alice', defence ? {} : { forkAndGapDetection: true });
+        const bob = await Person.register(harness, 'bob');
+        people.push(alice, bob);
+        const id = await alice.messenger.createGroup('team', ['bob']);
+        await eventually(
+          async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+        );
+        await bob.messenger.accept(id);
+        await alice.messenger.idle();
+        const missing: {
+          conversationId: string;
+          sender: { username: string; deviceId: number };
+          count: number;
+        }[] = [];
+        alice.messenger.on('missing-message', (event) => missing.push(event));
+        // The server hands alice every message of bob's but the second.
+        let seen = 0;
+        harness.onServerFrame((frame, on) => {
+          if (on.viewer !== 'alice' || frame.body.case !== 'delivery') return undefined;
+          if (frame.body.value.kind !== DeliveryKind.MESSAGE) return undefined;
+          return ++seen === 2 ? 'drop' : undefined;
+        });
+        for (const text of ['one', 'two', 'three']) await bob.messenger.sendText(id, text);
+        await eventually(async () => ((await alice.texts(id)).includes('three') ? true : undefined));
+        assert.equal(missing.length, 0, 'not at once: it may still arrive');
+        alice.advanceClock(61_000);
+        await bob.messenger.sendText(id, 'four');
+        await eventually(async () => ((await alice.texts(id)).includes('four') ? true : undefined));
+        await alice.messenger.idle();
+        assert.deepEqual(await alice.texts(id), ['one', 'three', 'four']);
+        if (defence) {
+          assert.deepEqual(
+            missing.map((m) => ({ conversationId: m.conversationId, sender: m.sender, count: m.count })),
+            [{ conversationId: id, sender: { username: 'bob', deviceId: 1 }, count: 1 }],
+          );
+          assert.deepEqual(alice.alarms, [], 'told, not alarmed');
+        } else {
+          assert.deepEqual(missing, []);
+        }
+      });
+    });
+  }
 });

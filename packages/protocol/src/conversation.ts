@@ -47,6 +47,16 @@ import { ProtocolError } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import { verifyClaimedKeyPackage } from './key-packages.js';
 import { clientConfigFor, type ProtocolLimits } from './limits.js';
+import {
+  newMissingMessagesRecord,
+  noteReceived,
+  noteSent,
+  noteStatement,
+  previousEpochStatement,
+  takeOverdue,
+  type MissingMessages,
+  type MissingMessagesRecord,
+} from './missing-messages.js';
 import { readSenderData } from './sender-data.js';
 
 /** The ts-mls release whose saved state this code reads; states of other releases are refused. */
@@ -137,6 +147,8 @@ interface Metadata {
   epochTags: [string, string][];
   seenMessageIds: string[];
   broken: boolean;
+  /** Generations not received, and what this device told about its own sending. */
+  missing?: MissingMessagesRecord;
   pending?: {
     id: string;
     epoch: string;
@@ -302,6 +314,7 @@ export class Conversation {
       epochTags: [],
       seenMessageIds: [],
       broken: false,
+      missing: newMissingMessagesRecord(state.groupContext.epoch),
     });
     await conversation.rememberEpochTag();
     await conversation.save();
@@ -322,6 +335,8 @@ export class Conversation {
       const meta = JSON.parse(new TextDecoder().decode(reader.bytes(reader.u32()))) as Metadata;
       const state = decode(clientStateDecoder, reader.bytes(reader.u32()));
       if (!state) throw new ProtocolError('malformed', 'conversation record: bad state');
+      // Records saved before missing messages were tracked start tracking now.
+      meta.missing ??= newMissingMessagesRecord(state.groupContext.epoch);
       const conversation = new Conversation(env, state, meta);
       const pendingState = reader.bytes(reader.u32());
       const commit = reader.bytes(reader.u32());
@@ -442,6 +457,24 @@ export class Conversation {
     return `${digits.slice(0, 4)} ${digits.slice(4, 8)} ${digits.slice(8)}`;
   }
 
+  private get missingRecord(): MissingMessagesRecord {
+    this.meta.missing ??= newMissingMessagesRecord(this.epoch);
+    return this.meta.missing;
+  }
+
+  /**
+   * Messages of a sender that never arrived (a skipped generation not filled within
+   * MISSING_AFTER_MS, or the unreceived tail of an earlier epoch as the sender stated it).
+   * Each is returned once.
+   */
+  takeMissingMessages(): Promise<readonly MissingMessages[]> {
+    return this.exclusive(async () => {
+      const overdue = takeOverdue(this.missingRecord, this.env.clock());
+      if (overdue.length > 0) await this.save();
+      return overdue;
+    });
+  }
+
   /** Skipped-message keys currently held (for the out-of-order bound). */
   skippedKeyCount(): number {
     let count = 0;
@@ -558,11 +591,14 @@ export class Conversation {
   ): Promise<{ message: Uint8Array; messageId: Uint8Array }> {
     this.requireActive();
     const messageId = options.messageId ?? newMessageId();
+    const missing = this.missingRecord;
+    const previousEpoch = previousEpochStatement(missing, this.epoch);
     const content = create(ContentSchema, {
       messageId,
       sentAt: BigInt(this.env.clock()),
       epochTag: await this.epochTag(),
       ktCheckpoint: options.ktCheckpoint ?? '',
+      ...(previousEpoch ? { previousEpoch } : {}),
       body,
     });
     const padded = encodeContent(content, this.env.limits.maxApplicationPlaintext);
@@ -572,6 +608,7 @@ export class Conversation {
       message: padded,
     });
     this.state = newState;
+    noteSent(missing, this.epoch);
     await this.save();
     return { message: encode(mlsMessageEncoder, message), messageId };
   }
@@ -853,7 +890,11 @@ export class Conversation {
     }
 
     if (result.kind === 'applicationMessage') {
-      const sender = senderOfApplicationMessage(before, result.newState, header.epoch);
+      const {
+        address: sender,
+        leafIndex,
+        generation,
+      } = senderOfApplicationMessage(before, result.newState, header.epoch);
       const content = decodeContent(result.message);
       const id = hex(content.messageId);
       if (content.messageId.length !== 16)
@@ -866,6 +907,18 @@ export class Conversation {
       this.meta.seenMessageIds = [...this.meta.seenMessageIds, id].slice(
         -this.env.limits.rememberedMessageIds,
       );
+      if (!ignoreForksAndGaps) {
+        const at = { current: this.epoch, leaf: leafIndex, sender, now: this.env.clock() };
+        noteReceived(this.missingRecord, { ...at, epoch: header.epoch, generation });
+        if (content.previousEpoch) {
+          noteStatement(this.missingRecord, {
+            ...at,
+            epoch: content.previousEpoch.epoch,
+            messageEpoch: header.epoch,
+            sent: content.previousEpoch.sent,
+          });
+        }
+      }
       const expectedTag = this.meta.epochTags.find(([e]) => e === header.epoch.toString());
       if (
         expectedTag &&
@@ -1011,7 +1064,11 @@ export class Conversation {
  * one leaf's ratchet in the secret tree of the message's epoch: that leaf is the sender, whose
  * signature ts-mls has verified with that leaf's key.
  */
-function senderOfApplicationMessage(before: ClientState, after: ClientState, epoch: bigint): DeviceAddress {
+function senderOfApplicationMessage(
+  before: ClientState,
+  after: ClientState,
+  epoch: bigint,
+): { address: DeviceAddress; leafIndex: number; generation: number } {
   const current = epoch === after.groupContext.epoch;
   const oldTree = current ? before.secretTree : before.historicalReceiverData.get(epoch)?.secretTree;
   const newTree = current ? after.secretTree : after.historicalReceiverData.get(epoch)?.secretTree;
@@ -1022,8 +1079,20 @@ function senderOfApplicationMessage(before: ClientState, after: ClientState, epo
     (node) => newTree.leafNodes[Number(node)] !== oldTree.leafNodes[Number(node)],
   );
   if (changed.length !== 1) throw new ProtocolError('tampered', 'message failed authentication');
-  const leafIndex = Number(changed[0]) / 2;
+  const node = Number(changed[0]);
+  const leafIndex = node / 2;
   const leaf = leavesOf(ratchetTree).find((l) => l.leafIndex === leafIndex);
   if (!leaf) throw new ProtocolError('tampered', 'message failed authentication');
-  return leaf.address;
+  // The generation it was sent at: the ratchet moved past it, or its kept key was used.
+  const was = oldTree.leafNodes[node]?.application;
+  const now = newTree.leafNodes[node]!.application;
+  let generation = now.generation - 1;
+  if (was && now.generation === was.generation) {
+    const used = Object.keys(was.unusedGenerations).filter(
+      (g) => now.unusedGenerations[Number(g)] === undefined,
+    );
+    if (used.length !== 1) throw new ProtocolError('tampered', 'message failed authentication');
+    generation = Number(used[0]);
+  }
+  return { address: leaf.address, leafIndex, generation };
 }

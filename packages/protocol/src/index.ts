@@ -61,4 +61,5 @@ export {
 export { MemoryProtocolStore, type ProtocolStore, type StoredKeyPackage } from './store.js';
 export { ProtocolClient, type ProtocolClientOptions } from './client.js';
 export { checkMlsConformance, type MlsLibrary } from './mls-conformance.js';
+export { MISSING_AFTER_MS, type MissingMessages } from './missing-messages.js';
 export { safetyNumber, type SafetyNumber, type SafetyNumberParty } from './safety-number.js';
