@@ -12,7 +12,11 @@ export async function buildTestPages(outDir: string): Promise<void> {
     viteConfig({
       outDir,
       root: pages,
-      input: { vectors: `${pages}vectors.html`, store: `${pages}store.html` },
+      input: {
+        vectors: `${pages}vectors.html`,
+        store: `${pages}store.html`,
+        'key-caches': `${pages}key-caches.html`,
+      },
       alias: {
         'node:assert/strict': `${pages}assert-shim.ts`,
         'node:fs': `${pages}fs-shim.ts`,
