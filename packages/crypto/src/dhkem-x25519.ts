@@ -1,8 +1,12 @@
 // DHKEM(X25519, HKDF-SHA256), RFC 9180 §4.1, on the platform's X25519 and HMAC.
+// The platform caches a parsed key per secret-key array it agrees with. Only the keys ts-mls
+// holds and decapsulates with stay cached (their owner evicts them with forgetSecretKeys);
+// ephemeral keys are forgotten and zeroed as soon as they have been used.
 import { concatBytes, expectBytes, i2osp, isAllZero, utf8 } from './bytes.js';
 import { CryptoError } from './errors.js';
 import { makeHkdf } from './hkdf.js';
 import { labeledKdf, type Kem } from './hpke.js';
+import { forgetSecretKeys } from './key-cache.js';
 import type { PlatformPrimitives } from './platform.js';
 
 const KEM_ID = 0x0020;
@@ -45,6 +49,7 @@ export function makeDhkemX25519(platform: PlatformPrimitives): Kem {
       expectBytes('ikm', ikm);
       const dkpPrk = await labeledExtract(empty, 'dkp_prk', ikm);
       const secretKey = await labeledExpand(dkpPrk, 'sk', empty, KEY_LENGTH);
+      dkpPrk.fill(0);
       return { secretKey, publicKey: await platform.x25519.publicKeyOf(secretKey) };
     },
     async publicKeyOf(secretKey) {
@@ -60,10 +65,16 @@ export function makeDhkemX25519(platform: PlatformPrimitives): Kem {
     },
     async encap(publicKey) {
       kem.checkPublicKey(publicKey);
-      const ephemeral = await kem.generateKeyPair();
-      const shared = await dh(ephemeral.secretKey, publicKey);
-      const enc = ephemeral.publicKey;
-      return { enc, sharedSecret: await extractAndExpand(shared, concatBytes(enc, publicKey)) };
+      const ephemeral = platform.randomBytes(KEY_LENGTH);
+      try {
+        // Agreement first: it parses the key into the cache, which publicKeyOf then reuses.
+        const shared = await dh(ephemeral, publicKey);
+        const enc = await platform.x25519.publicKeyOf(ephemeral);
+        return { enc, sharedSecret: await extractAndExpand(shared, concatBytes(enc, publicKey)) };
+      } finally {
+        forgetSecretKeys([ephemeral]);
+        ephemeral.fill(0);
+      }
     },
     async decap(enc, secretKey) {
       kem.checkPublicKey(enc);

@@ -1,11 +1,16 @@
 // The primitives a platform supplies. Each back end (node:crypto, WebCrypto) implements this
 // once; the MLS provider, HPKE and the KEMs are built on top of it in platform-neutral code.
 // Implementations return standalone arrays (never views into shared memory): ts-mls zeroes
-// some secrets in place.
+// some secrets in place. Secret keys used to sign or agree may be kept parsed per key array
+// until `forgetSecretKeys` (key-cache.ts) is called for that array: whoever retires a key
+// calls it.
 import type { HashName } from './ciphersuite.js';
 
 export interface Ed25519Primitives {
-  /** `secretKey` is the 32-byte seed (RFC 8032), or a 48-byte PKCS#8 wrapping of it. */
+  /**
+   * `secretKey` is the 32-byte seed (RFC 8032), or a 48-byte PKCS#8 wrapping of it. May keep
+   * it parsed until forgetSecretKeys is called for that array.
+   */
   sign(secretKey: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
   /** False for a bad signature and for malformed keys or signatures; never throws on them. */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
@@ -13,8 +18,12 @@ export interface Ed25519Primitives {
 }
 
 export interface X25519Primitives {
+  /** Never leaves `secretKey` cached (it may use a parsed key that sharedSecret cached). */
   publicKeyOf(secretKey: Uint8Array): Promise<Uint8Array>;
-  /** The raw X25519 output; the caller rejects the all-zero result. */
+  /**
+   * The raw X25519 output; the caller rejects the all-zero result. May keep `secretKey`
+   * parsed until forgetSecretKeys is called for that array.
+   */
   sharedSecret(secretKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
 }
 

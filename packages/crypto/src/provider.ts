@@ -103,9 +103,16 @@ function makeHpke(platform: PlatformPrimitives, params: CiphersuiteParams, kem: 
       return suite.receiveExport(priv(privateKey), kemOutput, info, exporterContext, length);
     },
     async importPrivateKey(k) {
+      // Every string of the right length is a key of both KEMs (a clamped X25519 scalar, an
+      // X-Wing seed), so the length is the whole check.
       expectBytes('private key', k);
-      await kem.publicKeyOf(k);
-      return holdKey('private', kem.id, copyBytes(k));
+      if (k.length !== kem.secretKeyLength) {
+        throw new CryptoError('invalid-key', `hpke: private key must be ${kem.secretKeyLength} bytes`);
+      }
+      // Held by reference, not copied: ts-mls imports the arrays of its state, and the
+      // platform caches a parsed key per array, so the key ts-mls drops is the one its owner
+      // evicts (forgetSecretKeys), not an unreachable copy left for the garbage collector.
+      return holdKey('private', kem.id, k);
     },
     async importPublicKey(k) {
       expectBytes('public key', k);

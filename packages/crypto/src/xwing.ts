@@ -6,11 +6,15 @@
 // SHA3-256(ss_M ‖ ss_X ‖ ct_X ‖ pk_X ‖ XWingLabel). The draft's vectors check it.
 // The serialized secret key is the 32-byte seed; DeriveKeyPair is SHAKE256(ikm, 32) as the
 // seed, as the draft's HPKE section and ts-mls's default provider define it.
+// The keys expanded from a seed, and ephemeral keys, live for one operation: they are zeroed
+// and their parsed X25519 keys forgotten before it returns, so the platform's key cache never
+// holds an X-Wing secret (a seed is expanded again on each use).
 import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { concatBytes, expectBytes } from './bytes.js';
 import { CryptoError } from './errors.js';
 import type { Kem } from './hpke.js';
+import { forgetSecretKeys } from './key-cache.js';
 import type { PlatformPrimitives } from './platform.js';
 
 const KEM_ID = 0x647a;
@@ -46,7 +50,6 @@ interface ExpandedKey {
   readonly mlKemSecret: Uint8Array;
   readonly mlKemPublic: Uint8Array;
   readonly x25519Secret: Uint8Array;
-  readonly x25519Public: Uint8Array;
 }
 
 function checkSeed(seed: Uint8Array): void {
@@ -55,19 +58,28 @@ function checkSeed(seed: Uint8Array): void {
   }
 }
 
-/** expandDecapsulationKey of the draft. */
-async function expand(platform: PlatformPrimitives, seed: Uint8Array): Promise<ExpandedKey> {
+/** Zeroes the secret parts of an expanded key and drops the platform's parsed X25519 key. */
+function wipe(key: ExpandedKey): void {
+  forgetSecretKeys([key.x25519Secret]);
+  key.x25519Secret.fill(0);
+  key.mlKemSecret.fill(0);
+}
+
+/**
+ * expandDecapsulationKey of the draft, but for the X25519 public key, which the caller
+ * computes (after any key agreement, so that the platform parses the secret once). The
+ * caller wipes the result when done with it.
+ */
+function expand(seed: Uint8Array): ExpandedKey {
   checkSeed(seed);
   const expanded = shake256(seed, { dkLen: 96 });
   // noble may clean its inputs: it gets its own copy of the ML-KEM seed.
-  const { publicKey, secretKey } = ml_kem768.keygen(expanded.slice(0, 64));
+  const mlKemSeed = expanded.slice(0, 64);
   const x25519Secret = expanded.slice(64, 96);
-  return {
-    mlKemSecret: secretKey,
-    mlKemPublic: publicKey,
-    x25519Secret,
-    x25519Public: await platform.x25519.publicKeyOf(x25519Secret),
-  };
+  expanded.fill(0);
+  const { publicKey, secretKey } = ml_kem768.keygen(mlKemSeed);
+  mlKemSeed.fill(0);
+  return { mlKemSecret: secretKey, mlKemPublic: publicKey, x25519Secret };
 }
 
 function combine(ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8Array): Uint8Array {
@@ -96,24 +108,36 @@ export async function xwingEncapsulateDerand(
   const pkM = publicKey.slice(0, ML_KEM_PUBLIC_KEY_LENGTH);
   const pkX = publicKey.slice(ML_KEM_PUBLIC_KEY_LENGTH);
   const ekX = eseed.slice(32, 64);
-  const ctX = await platform.x25519.publicKeyOf(ekX);
-  const ssX = await x25519(platform, ekX, pkX);
-  let encapsulated: { cipherText: Uint8Array; sharedSecret: Uint8Array };
+  const message = eseed.slice(0, 32);
   try {
-    encapsulated = ml_kem768.encapsulate(pkM, eseed.slice(0, 32));
-  } catch (cause) {
-    throw new CryptoError('invalid-key', 'x-wing: public key rejected', { cause });
+    const ssX = await x25519(platform, ekX, pkX);
+    const ctX = await platform.x25519.publicKeyOf(ekX);
+    let encapsulated: { cipherText: Uint8Array; sharedSecret: Uint8Array };
+    try {
+      encapsulated = ml_kem768.encapsulate(pkM, message);
+    } catch (cause) {
+      throw new CryptoError('invalid-key', 'x-wing: public key rejected', { cause });
+    }
+    return {
+      enc: concatBytes(encapsulated.cipherText, ctX),
+      sharedSecret: combine(encapsulated.sharedSecret, ssX, ctX, pkX),
+    };
+  } finally {
+    forgetSecretKeys([ekX]);
+    ekX.fill(0);
+    message.fill(0);
   }
-  return {
-    enc: concatBytes(encapsulated.cipherText, ctX),
-    sharedSecret: combine(encapsulated.sharedSecret, ssX, ctX, pkX),
-  };
 }
 
 export function makeXWingKem(platform: PlatformPrimitives): Kem {
   async function keyPairFromSeed(seed: Uint8Array) {
-    const key = await expand(platform, seed);
-    return { secretKey: seed, publicKey: concatBytes(key.mlKemPublic, key.x25519Public) };
+    const key = expand(seed);
+    try {
+      const x25519Public = await platform.x25519.publicKeyOf(key.x25519Secret);
+      return { secretKey: seed, publicKey: concatBytes(key.mlKemPublic, x25519Public) };
+    } finally {
+      wipe(key);
+    }
   }
 
   const kem: Kem = {
@@ -141,18 +165,27 @@ export function makeXWingKem(platform: PlatformPrimitives): Kem {
     },
     async encap(publicKey) {
       kem.checkPublicKey(publicKey);
-      return xwingEncapsulateDerand(platform, publicKey, platform.randomBytes(64));
+      const eseed = platform.randomBytes(64);
+      try {
+        return await xwingEncapsulateDerand(platform, publicKey, eseed);
+      } finally {
+        eseed.fill(0);
+      }
     },
     async decap(enc, secretKey) {
       if (!(enc instanceof Uint8Array) || enc.length !== CIPHERTEXT_LENGTH) {
         throw new CryptoError('kem-failed', `x-wing: ciphertext must be ${CIPHERTEXT_LENGTH} bytes`);
       }
-      const key = await expand(platform, secretKey);
-      const ctX = enc.slice(ML_KEM_CIPHERTEXT_LENGTH);
-      // ML-KEM decapsulation never fails: a bad ciphertext yields an implicit-rejection key.
-      const ssM = ml_kem768.decapsulate(enc.slice(0, ML_KEM_CIPHERTEXT_LENGTH), key.mlKemSecret);
-      const ssX = await x25519(platform, key.x25519Secret, ctX);
-      return combine(ssM, ssX, ctX, key.x25519Public);
+      const key = expand(secretKey);
+      try {
+        const ctX = enc.slice(ML_KEM_CIPHERTEXT_LENGTH);
+        // ML-KEM decapsulation never fails: a bad ciphertext yields an implicit-rejection key.
+        const ssM = ml_kem768.decapsulate(enc.slice(0, ML_KEM_CIPHERTEXT_LENGTH), key.mlKemSecret);
+        const ssX = await x25519(platform, key.x25519Secret, ctX);
+        return combine(ssM, ssX, ctX, await platform.x25519.publicKeyOf(key.x25519Secret));
+      } finally {
+        wipe(key);
+      }
     },
   };
   return kem;

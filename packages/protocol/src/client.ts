@@ -4,6 +4,7 @@ import {
   ciphersuiteParams,
   createCryptoProvider,
   defaultCiphersuite,
+  forgetSecretKeys,
   type CiphersuiteId,
 } from '@ghostproof/crypto';
 import {
@@ -167,6 +168,9 @@ export class ProtocolClient {
       const stored = await this.store.getKeyPackage(secret.newMember);
       if (!stored) continue;
       const env = await this.env(welcome.cipherSuite);
+      // Decoded from a copy: the new state's leaf key is a view into these bytes, and the
+      // conversation zeroes its retired keys (a store may hand out the bytes it keeps).
+      const privateKeys = decodePrivateKeyPackage(stored.privateBytes.slice());
       let state;
       try {
         state = await joinGroup({
@@ -177,12 +181,16 @@ export class ProtocolClient {
           },
           welcome,
           keyPackage: decodeKeyPackageMessage(stored.publicBytes),
-          privateKeys: decodePrivateKeyPackage(stored.privateBytes),
+          privateKeys,
         });
       } catch (cause) {
         // A directory that cannot answer now decided nothing: the caller retries the Welcome.
         if (ProtocolError.is(cause, 'directory-unavailable')) throw cause;
         throw new ProtocolError('invalid-commit', 'welcome cannot be processed', { cause });
+      } finally {
+        // The init key decrypted this Welcome and has no other use in this copy.
+        forgetSecretKeys([privateKeys.initPrivateKey]);
+        privateKeys.initPrivateKey.fill(0);
       }
       if (!stored.lastResort) await this.store.deleteKeyPackage(secret.newMember);
       const extension = state.groupContext.extensions.find((e) => e.extensionType === CONVERSATION_EXTENSION);

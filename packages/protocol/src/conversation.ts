@@ -4,7 +4,7 @@
 // alarms of DESIGN.md (invalid-commit, fork, gap), refuses PublicMessage handshakes, and
 // follows the commit lifecycle: prepare → send → confirm (accepted) or discard (stale-epoch).
 import { ByteReader, ByteWriter, type DeviceList } from '@ghostproof/api';
-import { constantTimeEqual, createPlatformPrimitives } from '@ghostproof/crypto';
+import { constantTimeEqual, createPlatformPrimitives, forgetSecretKeys } from '@ghostproof/crypto';
 import {
   clientStateDecoder,
   clientStateEncoder,
@@ -177,6 +177,23 @@ async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
     offset += p.length;
   }
   return platform.digest('SHA-256', joined);
+}
+
+/**
+ * Forward secrecy in memory, once `next` has replaced `previous` for good (a commit merged):
+ * ts-mls drops the path private keys the commit replaced but does not zero them, and the
+ * crypto back end keeps a parsed key per key array it decapsulated with. Every path key of
+ * `previous` that `next` does not hold is evicted from those caches and zeroed. Zeroing is
+ * safe because a state's private-path arrays are its own: ts-mls derives path keys into
+ * fresh arrays (exportPrivateKey copies), `load` decodes from its own copy of the record, and
+ * a join decodes its own copy of the key package (client.ts). The signature key is the
+ * device's, shared by every conversation, and stays.
+ */
+function retireReplacedPathKeys(previous: ClientState, next: ClientState): void {
+  const kept = new Set(Object.values(next.privatePath.privateKeys));
+  const retired = Object.values(previous.privatePath.privateKeys).filter((key) => !kept.has(key));
+  forgetSecretKeys(retired);
+  for (const key of retired) key.fill(0);
 }
 
 /** Every non-blank leaf of a ratchet tree with the device its credential names. */
@@ -785,7 +802,9 @@ export class Conversation {
     const pending = this.pending;
     if (!pending || pending.meta.id !== id) throw new ProtocolError('not-allowed', 'no such pending commit');
     await this.rememberCommit(BigInt(pending.meta.epoch), pending.commit);
+    const previous = this.state;
     this.state = pending.newState;
+    retireReplacedPathKeys(previous, this.state);
     this.pending = undefined;
     await this.rememberEpochTag();
     await this.save();
@@ -963,6 +982,7 @@ export class Conversation {
     }
     await this.rememberCommit(header.epoch, bytes);
     this.state = result.newState;
+    retireReplacedPathKeys(before, this.state);
     // A commit that arrives while ours is pending means ours lost the race: drop it.
     this.pending = undefined;
     await this.rememberEpochTag();

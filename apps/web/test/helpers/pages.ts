@@ -16,6 +16,7 @@ export async function buildTestPages(outDir: string): Promise<void> {
         vectors: `${pages}vectors.html`,
         store: `${pages}store.html`,
         conformance: `${pages}conformance.html`,
+        'key-caches': `${pages}key-caches.html`,
       },
       alias: {
         'node:assert/strict': `${pages}assert-shim.ts`,

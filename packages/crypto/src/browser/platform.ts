@@ -1,11 +1,14 @@
 // WebCrypto primitives for browsers. Signing and key-agreement keys are imported once as
-// non-extractable CryptoKeys and cached per key array; where a browser lacks Ed25519 or
-// X25519 in WebCrypto, @noble/curves stands in. X25519 public keys are always computed with
-// @noble/curves, since WebCrypto cannot derive one from a non-extractable private key.
+// non-extractable CryptoKeys and cached per key array (key-cache.ts, which also evicts them);
+// where a browser lacks Ed25519 or X25519 in WebCrypto, @noble/curves stands in. X25519
+// public keys are always computed with @noble/curves, since WebCrypto cannot derive one from
+// a non-extractable private key.
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import type { HashName } from '../ciphersuite.js';
-import { concatBytes, constantTimeEqual } from '../bytes.js';
+import { concatBytes, constantTimeEqual, utf8 } from '../bytes.js';
 import { CryptoError } from '../errors.js';
+import { KeyCache, secretKeyCache } from '../key-cache.js';
 import type { Ed25519Primitives, PlatformPrimitives, X25519Primitives } from '../platform.js';
 
 const ED25519_PKCS8 = Uint8Array.from([
@@ -21,17 +24,46 @@ function buf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }
 
-class CryptoKeyCache {
-  private readonly entries = new WeakMap<Uint8Array, { bytes: Uint8Array; key: Promise<CryptoKey> }>();
+const FINGERPRINT_LABEL = utf8('ghostproof key cache v1\0');
 
-  get(raw: Uint8Array, importKey: (raw: Uint8Array) => Promise<CryptoKey>): Promise<CryptoKey> {
-    const entry = this.entries.get(raw);
-    if (entry && constantTimeEqual(entry.bytes, raw)) return entry.key;
-    const key = importKey(raw);
-    this.entries.set(raw, { bytes: raw.slice(), key });
+/** A one-way fingerprint of a secret key: what the cache compares instead of keeping a copy. */
+function fingerprint(raw: Uint8Array): Uint8Array {
+  return sha256.create().update(FINGERPRINT_LABEL).update(raw).digest();
+}
+
+// One set of caches for the page, shared by every webPrimitives() (all import through the same
+// globalThis.crypto.subtle); forgetSecretKeys reaches the secret ones. Public keys are not
+// secret: their entries keep a copy of the bytes, which is cheaper to compare.
+const signingKeys = secretKeyCache<Promise<CryptoKey>>(fingerprint);
+const agreementKeys = secretKeyCache<Promise<CryptoKey>>(fingerprint);
+const verifyingKeys = new KeyCache<Promise<CryptoKey>>((raw) => raw.slice());
+
+function cachedImport(
+  cache: KeyCache<Promise<CryptoKey>>,
+  raw: Uint8Array,
+  importKey: (raw: Uint8Array) => Promise<CryptoKey>,
+): Promise<CryptoKey> {
+  return cache.get(raw, (bytes) => {
+    const key = importKey(bytes);
     // A failed import must not stay cached.
-    key.catch(() => this.entries.delete(raw));
+    key.catch(() => cache.forgetIfHolding(raw, key));
     return key;
+  });
+}
+
+/** Imports a PKCS#8 private key and zeroes the DER copy of the secret it was built from. */
+async function importPkcs8(
+  subtle: SubtleCrypto,
+  prefix: Uint8Array,
+  secret: Uint8Array,
+  algorithm: AlgorithmIdentifier,
+  usages: KeyUsage[],
+): Promise<CryptoKey> {
+  const der = concatBytes(prefix, secret);
+  try {
+    return await subtle.importKey('pkcs8', buf(der), algorithm, false, usages);
+  } finally {
+    der.fill(0);
   }
 }
 
@@ -53,21 +85,17 @@ async function supports(subtle: SubtleCrypto, algorithm: string, usages: KeyUsag
 }
 
 function webEd25519(subtle: SubtleCrypto): Ed25519Primitives {
-  const signing = new CryptoKeyCache();
-  const verifying = new CryptoKeyCache();
   return {
     async sign(secretKey, message) {
-      const key = await signing.get(secretKey, (raw) =>
-        subtle.importKey('pkcs8', buf(concatBytes(ED25519_PKCS8, ed25519Seed(raw))), 'Ed25519', false, [
-          'sign',
-        ]),
+      const key = await cachedImport(signingKeys, secretKey, (raw) =>
+        importPkcs8(subtle, ED25519_PKCS8, ed25519Seed(raw), 'Ed25519', ['sign']),
       );
       return new Uint8Array(await subtle.sign('Ed25519', key, buf(message)));
     },
     async verify(publicKey, message, signature) {
       if (publicKey.length !== 32 || signature.length !== 64) return false;
       try {
-        const key = await verifying.get(publicKey, (raw) =>
+        const key = await cachedImport(verifyingKeys, publicKey, (raw) =>
           subtle.importKey('raw', buf(raw), 'Ed25519', false, ['verify']),
         );
         return await subtle.verify('Ed25519', key, buf(signature), buf(message));
@@ -79,7 +107,9 @@ function webEd25519(subtle: SubtleCrypto): Ed25519Primitives {
       const pair = await subtle.generateKey('Ed25519', true, ['sign', 'verify']);
       const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', pair.privateKey));
       const publicKey = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
-      return { secretKey: pkcs8.slice(16), publicKey };
+      const secretKey = pkcs8.slice(16);
+      pkcs8.fill(0);
+      return { secretKey, publicKey };
     },
   };
 }
@@ -108,7 +138,6 @@ function checkX25519(name: string, key: Uint8Array): void {
 }
 
 function webX25519(subtle: SubtleCrypto): X25519Primitives {
-  const agreement = new CryptoKeyCache();
   return {
     async publicKeyOf(secretKey) {
       checkX25519('secret key', secretKey);
@@ -117,10 +146,8 @@ function webX25519(subtle: SubtleCrypto): X25519Primitives {
     async sharedSecret(secretKey, publicKey) {
       checkX25519('secret key', secretKey);
       checkX25519('public key', publicKey);
-      const privateKey = await agreement.get(secretKey, (raw) =>
-        subtle.importKey('pkcs8', buf(concatBytes(X25519_PKCS8, raw)), { name: 'X25519' }, false, [
-          'deriveBits',
-        ]),
+      const privateKey = await cachedImport(agreementKeys, secretKey, (raw) =>
+        importPkcs8(subtle, X25519_PKCS8, raw, { name: 'X25519' }, ['deriveBits']),
       );
       const peer = await subtle.importKey('raw', buf(publicKey), { name: 'X25519' }, false, []);
       return new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: peer }, privateKey, 256));

@@ -1,5 +1,6 @@
 // node:crypto primitives (OpenSSL). Ed25519 and X25519 keys are parsed into KeyObjects once
-// and cached per key array; AES-GCM and HMAC take raw keys, which OpenSSL imports cheaply.
+// and cached per key array (key-cache.ts, which also evicts them); AES-GCM and HMAC take raw
+// keys, which OpenSSL imports cheaply.
 import {
   createCipheriv,
   createDecipheriv,
@@ -16,8 +17,9 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import type { HashName } from '../ciphersuite.js';
-import { concatBytes } from '../bytes.js';
+import { concatBytes, utf8 } from '../bytes.js';
 import { CryptoError } from '../errors.js';
+import { KeyCache, secretKeyCache } from '../key-cache.js';
 import type { PlatformPrimitives } from '../platform.js';
 
 // DER prefixes of PKCS#8 private keys and SPKI public keys for the two curves (RFC 8410).
@@ -41,20 +43,32 @@ function own(buffer: Buffer): Uint8Array {
   return out;
 }
 
-/**
- * Caches a parsed KeyObject per key array. ts-mls passes the same array for a member's key
- * on every message, so parsing happens once per loaded state. Each entry keeps a copy of
- * the bytes and is used only while the array still holds them (it may have been zeroed).
- */
-class KeyObjectCache {
-  private readonly entries = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
+const FINGERPRINT_LABEL = utf8('ghostproof key cache v1\0');
 
-  get(raw: Uint8Array, parse: (raw: Uint8Array) => KeyObject): KeyObject {
-    const entry = this.entries.get(raw);
-    if (entry && entry.bytes.length === raw.length && timingSafeEqual(entry.bytes, raw)) return entry.key;
-    const key = parse(raw);
-    this.entries.set(raw, { bytes: raw.slice(), key });
-    return key;
+/** A one-way fingerprint of a secret key: what the cache compares instead of keeping a copy. */
+function fingerprint(raw: Uint8Array): Uint8Array {
+  return createHash('sha256').update(FINGERPRINT_LABEL).update(raw).digest();
+}
+
+// One set of caches for the process: every nodePrimitives() shares them, and
+// forgetSecretKeys reaches the secret ones. Public keys are not secret: their entries keep a
+// copy of the bytes, which is cheaper to compare.
+const signingKeys = secretKeyCache<KeyObject>(fingerprint);
+const agreementKeys = secretKeyCache<KeyObject>(fingerprint);
+const verifyingKeys = new KeyCache<KeyObject>((raw) => raw.slice());
+
+/** Parses a PKCS#8 private key and zeroes the DER copy of the secret it was built from. */
+function parsePkcs8(prefix: Uint8Array, secret: Uint8Array): KeyObject {
+  const der = concatBytes(prefix, secret);
+  try {
+    // A view, not a copy, so that zeroing `der` zeroes what OpenSSL read.
+    return createPrivateKey({
+      key: Buffer.from(der.buffer, der.byteOffset, der.byteLength),
+      format: 'der',
+      type: 'pkcs8',
+    });
+  } finally {
+    der.fill(0);
   }
 }
 
@@ -78,25 +92,12 @@ function checkNonce(nonce: Uint8Array): void {
 }
 
 export function nodePrimitives(): PlatformPrimitives {
-  const signingKeys = new KeyObjectCache();
-  const verifyingKeys = new KeyObjectCache();
-  const agreementKeys = new KeyObjectCache();
-
-  const parseEd25519Secret = (raw: Uint8Array) =>
-    createPrivateKey({
-      key: Buffer.from(concatBytes(ED25519_PKCS8, ed25519Seed(raw))),
-      format: 'der',
-      type: 'pkcs8',
-    });
+  const parseEd25519Secret = (raw: Uint8Array) => parsePkcs8(ED25519_PKCS8, ed25519Seed(raw));
   const parseEd25519Public = (raw: Uint8Array) =>
     createPublicKey({ key: Buffer.from(concatBytes(ED25519_SPKI, raw)), format: 'der', type: 'spki' });
   const parseX25519Secret = (raw: Uint8Array) => {
     if (raw.length !== 32) throw new CryptoError('invalid-key', 'x25519: secret key must be 32 bytes');
-    return createPrivateKey({
-      key: Buffer.from(concatBytes(X25519_PKCS8, raw)),
-      format: 'der',
-      type: 'pkcs8',
-    });
+    return parsePkcs8(X25519_PKCS8, raw);
   };
   const parseX25519Public = (raw: Uint8Array) => {
     if (raw.length !== 32) throw new CryptoError('invalid-key', 'x25519: public key must be 32 bytes');
@@ -153,18 +154,28 @@ export function nodePrimitives(): PlatformPrimitives {
       },
       async generate() {
         const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-        const secretKey = own(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(16));
+        const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+        const secretKey = own(der.subarray(16));
+        der.fill(0);
         signingKeys.get(secretKey, () => privateKey);
         return { secretKey, publicKey: rawPublic(publicKey) };
       },
     },
     x25519: {
       async publicKeyOf(secretKey) {
-        return rawPublic(createPublicKey(agreementKeys.get(secretKey, parseX25519Secret)));
+        // Uses a parsed key if agreement left one, but never caches one itself: public keys
+        // are computed for keys being made, which ts-mls copies and drops.
+        const privateKey = agreementKeys.lookup(secretKey) ?? parseX25519Secret(secretKey);
+        return rawPublic(createPublicKey(privateKey));
       },
       async sharedSecret(secretKey, publicKey) {
         const privateKey = agreementKeys.get(secretKey, parseX25519Secret);
-        return own(diffieHellman({ privateKey, publicKey: parseX25519Public(publicKey) }));
+        const shared = diffieHellman({ privateKey, publicKey: parseX25519Public(publicKey) });
+        try {
+          return own(shared);
+        } finally {
+          shared.fill(0);
+        }
       },
     },
   };
