@@ -199,6 +199,8 @@ export class Messenger {
 
   /** Creates the account on the server with this device as its first device. */
   static async register(options: MessengerOptions, username: string, inviteCode = ''): Promise<Messenger> {
+    // Nothing is registered on a library that would then refuse to run.
+    await ProtocolClient.requireConformingLibrary();
     const messenger = new Messenger(options);
     if (await options.store.getIdentity())
       throw new ClientError('not-registered', 'this profile already has an account');

@@ -67,6 +67,15 @@ export class ProtocolClient {
     private readonly unsafeTestingIgnoreForksAndGaps: boolean,
   ) {}
 
+  /**
+   * The MLS library self-check (once per process): throws `nonconforming-mls` on a library
+   * without the update path fix. `create` runs it; callers run it before anything they
+   * would not want to undo (registering an account).
+   */
+  static requireConformingLibrary(): Promise<void> {
+    return requireConformingMls();
+  }
+
   /** Refuses (`nonconforming-mls`) to run on an MLS library that fails the self-check. */
   static async create(options: ProtocolClientOptions): Promise<ProtocolClient> {
     await requireConformingMls();

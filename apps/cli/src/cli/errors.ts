@@ -3,6 +3,7 @@
 // are translated here, in one place, from their stable codes.
 import { ApiError } from '@ghostproof/api';
 import { ClientError } from '@ghostproof/client';
+import { ProtocolError } from '@ghostproof/protocol';
 import { UsageError } from '../config/usage-error.js';
 
 /** A failure the command explains itself; exit code 1. */
@@ -29,6 +30,12 @@ const clientMessages: Partial<Record<ClientError['code'], string>> = {
     'a verified contact’s identity key changed: compare the safety number again ("ghostproof verify <user>") before sending',
 };
 
+const protocolMessages: Partial<Record<ProtocolError['code'], string>> = {
+  'nonconforming-mls':
+    'this installation runs the MLS library without its security patch (installed with --ignore-scripts?): run "npm install" again, or "npx patch-package", before using Ghostproof',
+  'directory-unavailable': 'key transparency cannot be reached right now; try again shortly',
+};
+
 /** The one line printed for `error`. */
 export function describeError(error: unknown): string {
   if (error instanceof CliError || error instanceof UsageError) return error.message;
@@ -40,6 +47,7 @@ export function describeError(error: unknown): string {
     return `${apiMessages[error.code] ?? `the server refused: ${error.message}`} (${error.code})`;
   }
   if (ClientError.is(error)) return clientMessages[error.code] ?? error.message;
+  if (ProtocolError.is(error)) return protocolMessages[error.code] ?? error.message;
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return error.message; // fs errors name the path
