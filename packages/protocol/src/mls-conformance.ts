@@ -3,9 +3,10 @@
 // member, so the removed member could derive the next epoch (docs/protocol.md, "ts-mls
 // patch"). The project applies a patch at install; an install that skipped it
 // (`--ignore-scripts`) or a copy of the packages made elsewhere would run the unsafe rule
-// silently. So before anything runs, a throwaway three-member group proves the rule in the
-// library actually loaded: a one-member remove carries a path, the remaining member moves to
-// the committer's epoch, and the removed member ends up removed without an error.
+// silently. So before anything runs, a throwaway group proves the rules in the library
+// actually loaded: a commit removing one member (and adding one into the freed leaf) carries
+// a path, the remaining member moves to the committer's epoch, and the removed member ends up
+// removed without an error.
 import { constantTimeEqual, createCryptoProvider } from '@ghostproof/crypto';
 import * as tsMls from 'ts-mls';
 import type { AuthenticationService, CiphersuiteImpl, ClientState, MlsContext } from 'ts-mls';
@@ -70,7 +71,7 @@ async function findConformanceFailure(
   );
   const capabilities = mls.defaultCapabilities();
   const members = [];
-  for (const name of ['alice', 'bob', 'carol']) {
+  for (const name of ['alice', 'bob', 'carol', 'dave']) {
     members.push(
       await mls.generateKeyPackage({
         credential: {
@@ -82,7 +83,12 @@ async function findConformanceFailure(
       }),
     );
   }
-  const [alice, bob, carol] = members as [(typeof members)[0], (typeof members)[0], (typeof members)[0]];
+  const [alice, bob, carol, dave] = members as [
+    (typeof members)[0],
+    (typeof members)[0],
+    (typeof members)[0],
+    (typeof members)[0],
+  ];
   // Only the three keys made just now are valid credentials: never an accept-all service.
   const keys = members.map((m) => m.publicPackage.leafNode.signaturePublicKey);
   const authService: AuthenticationService = {
@@ -132,11 +138,15 @@ async function findConformanceFailure(
   const bobState = await join(bob);
   const carolState = await join(carol);
 
+  // Carol is removed and dave added in one commit; dave takes carol's leaf.
   const carolLeaf = carolState.privatePath.leafIndex;
   const remove = await mls.createCommit({
     context,
     state: add.newState,
-    extraProposals: [{ proposalType: mls.defaultProposalTypes.remove, remove: { removed: carolLeaf } }],
+    extraProposals: [
+      { proposalType: mls.defaultProposalTypes.remove, remove: { removed: carolLeaf } },
+      { proposalType: mls.defaultProposalTypes.add, add: { keyPackage: dave.publicPackage } },
+    ],
     // In the clear, so that the check can read the commit it made.
     wireAsPublicMessage: true,
   });

@@ -7,7 +7,7 @@
 // reads the next message, which is the hole the patch in patches/ closes (docs/protocol.md).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { processMessage } from 'ts-mls-unpatched';
+import { decode, defaultProposalTypes, mlsMessageDecoder, processMessage } from 'ts-mls-unpatched';
 import {
   body,
   ContentSchema,
@@ -19,6 +19,7 @@ import {
 } from '@ghostproof/protocol';
 import {
   attemptAsRemovedMember,
+  commitProposalsWithUnpatchedRule,
   commitWithUnpatchedRule,
   framedMessage,
   sendWithUnpatched,
@@ -176,6 +177,76 @@ for (const [suiteName, cipherSuite] of suites) {
       const { commit, newState } = await commitWithUnpatchedRule(rawState(alice), [], cipherSuite);
       const attempt = await attemptAsRemovedMember(carolSaved, commit, cipherSuite);
       assert.equal(attempt.commitHasPath, false);
+      assert.equal(attempt.confirmationTagVerified, true);
+      assert.equal(hex(attempt.exporterSecret), hex(newState.keySchedule.exporterSecret));
+    });
+  });
+
+  describe(`a removal whose leaf an add refills (${suiteName})`, () => {
+    it('the leaver sees "you were removed", not invalid-commit, and cannot compute the epoch', async () => {
+      const world = new World(cipherSuite);
+      const [alice, bob, carol, dave] = [
+        await world.person('alice'),
+        await world.person('bob'),
+        await world.person('carol'),
+        await world.person('dave'),
+      ];
+      const convs = await groupOf(world, alice, [bob, carol]);
+      const [a, b, c] = ['alice/1', 'bob/1', 'carol/1'].map((k) => get(convs, k));
+      // bob leaves; alice's next commit adds dave, who takes bob's freed leaf, and carries the leave.
+      await deliver([a!, c!], await b!.proposeLeave());
+      const bobSaved = rawState(b!);
+      const { pending } = await a!.prepareAddMembers([
+        { username: 'dave', keyPackages: await world.claimKeyPackages(dave) },
+      ]);
+      await land(a!, pending!, [c!]);
+      assert.equal(leafIndexOf(a!, 'dave'), bobSaved.privatePath.leafIndex, 'dave took bob’s leaf');
+      const outcome = await b!.process(pending!.commit);
+      assert.equal(outcome.kind, 'commit');
+      assert.ok(outcome.kind === 'commit' && outcome.events.some((e) => e.kind === 'you-were-removed'));
+      assert.equal(b!.broken, false, 'no reset');
+      assert.equal(b!.active, false);
+      const attempt = await attemptAsRemovedMember(bobSaved, pending!.commit, cipherSuite);
+      assert.equal(attempt.pathSecretsOpened, 0);
+      assert.equal(attempt.confirmationTagVerified, false);
+      // Control: rc.10's receiving side takes bob for a remaining member and fails on the path.
+      await assert.rejects(
+        processMessage({
+          context: await attackerContext(cipherSuite),
+          state: bobSaved,
+          message: framedMessage(pending!.commit),
+        }),
+        /No overlap between provided private keys and update path/,
+      );
+    });
+
+    it('control: rc.10’s sender encrypts the path to the removed member’s old leaf key; it derives the epoch', async () => {
+      const world = new World(cipherSuite);
+      const [alice, bob, carol, dave] = [
+        await world.person('alice'),
+        await world.person('bob'),
+        await world.person('carol'),
+        await world.person('dave'),
+      ];
+      const convs = await groupOf(world, alice, [bob, carol]);
+      const [a, b, c] = ['alice/1', 'bob/1', 'carol/1'].map((k) => get(convs, k));
+      await deliver([a!, c!], await b!.proposeLeave());
+      const bobSaved = rawState(b!);
+      const claimed = await world.claimKeyPackages(dave);
+      const keyPackage = decode(mlsMessageDecoder, claimed.get(1)!);
+      assert.ok(keyPackage?.wireformat === 5);
+      // A self-update that also adds dave: it carries a path (under any rule) and bob's leave.
+      const { commit, newState } = await commitProposalsWithUnpatchedRule(
+        rawState(a!),
+        [
+          { proposalType: defaultProposalTypes.add, add: { keyPackage: keyPackage.keyPackage } },
+          { proposalType: defaultProposalTypes.remove, remove: { removed: leafIndexOf(a!, 'carol') } },
+        ],
+        cipherSuite,
+      );
+      const attempt = await attemptAsRemovedMember(bobSaved, commit, cipherSuite);
+      assert.equal(attempt.commitHasPath, true);
+      assert.ok(attempt.pathSecretsOpened > 0, 'the path secret was encrypted to bob’s old key');
       assert.equal(attempt.confirmationTagVerified, true);
       assert.equal(hex(attempt.exporterSecret), hex(newState.keySchedule.exporterSecret));
     });

@@ -33,8 +33,11 @@ import { initializeEpoch } from '../../../../node_modules/ts-mls-unpatched/dist/
 import { unprotectPrivateMessage } from '../../../../node_modules/ts-mls-unpatched/dist/src/messageProtection.js';
 import { createSecretTree } from '../../../../node_modules/ts-mls-unpatched/dist/src/secretTree.js';
 import { treeHashRoot } from '../../../../node_modules/ts-mls-unpatched/dist/src/treeHash.js';
-import { leafWidth, toLeafIndex } from '../../../../node_modules/ts-mls-unpatched/dist/src/treemath.js';
+import { leafWidth, root, toLeafIndex } from '../../../../node_modules/ts-mls-unpatched/dist/src/treemath.js';
 import { applyUpdatePath } from '../../../../node_modules/ts-mls-unpatched/dist/src/updatePath.js';
+import { filteredDirectPathAndCopathResolution } from '../../../../node_modules/ts-mls-unpatched/dist/src/ratchetTree.js';
+import { pathToRoot } from '../../../../node_modules/ts-mls-unpatched/dist/src/pathSecrets.js';
+import { deriveSecret } from '../../../../node_modules/ts-mls-unpatched/dist/src/crypto/kdf.js';
 import { decodeContent, type Content } from '@ghostproof/protocol';
 import { attackerContext } from './raw-mls.js';
 
@@ -95,6 +98,7 @@ export async function attemptAsRemovedMember(
   const groupContext = { ...saved.groupContext, extensions };
   const path = framed.commit.path;
   let pathSecretsOpened = 0;
+  let commitSecret: Uint8Array | undefined;
   if (path) {
     await applyUpdatePath(tree, committer, path, cs.hash);
     const provisional = {
@@ -105,11 +109,23 @@ export async function attemptAsRemovedMember(
     const info = encode(groupContextEncoder, provisional);
     for (const privateKey of Object.values(saved.privatePath.privateKeys)) {
       const key = await cs.hpke.importPrivateKey(privateKey);
-      for (const node of path.nodes) {
+      for (const [n, node] of path.nodes.entries()) {
         for (const secret of node.encryptedPathSecret) {
           try {
-            await decryptWithLabel(key, 'UpdatePathNode', info, secret.kemOutput, secret.ciphertext, cs.hpke);
+            const opened = await decryptWithLabel(
+              key,
+              'UpdatePathNode',
+              info,
+              secret.kemOutput,
+              secret.ciphertext,
+              cs.hpke,
+            );
             pathSecretsOpened++;
+            // The path node it belongs to, and from it every secret up to the root.
+            const nodeIndex = filteredDirectPathAndCopathResolution(committer, tree)[n]!.nodeIndex;
+            const secrets = await pathToRoot(tree, nodeIndex, opened, cs.kdf);
+            const rootSecret = secrets[root(leafWidth(tree.length))];
+            if (rootSecret) commitSecret = await deriveSecret(rootSecret, 'path', cs.kdf);
           } catch {
             // Not encrypted to this key: the expected outcome for a removed member.
           }
@@ -127,10 +143,16 @@ export async function attemptAsRemovedMember(
     saved.confirmationTag,
     cs.hash,
   );
-  // Without a path secret it can open, the best it can do is the commit secret of a path-less
-  // commit: all zeros.
+  // With a path secret it could open, the commit secret follows from it; without one, the best
+  // it can do is the commit secret of a path-less commit: all zeros.
   const zero = new Uint8Array(cs.kdf.size);
-  const epoch = await initializeEpoch(saved.keySchedule.initSecret, zero, next, applied.pskSecret, cs.kdf);
+  const epoch = await initializeEpoch(
+    saved.keySchedule.initSecret,
+    commitSecret ?? zero,
+    next,
+    applied.pskSecret,
+    cs.kdf,
+  );
   const auth = content.auth;
   const confirmationTag = 'confirmationTag' in auth ? auth.confirmationTag : undefined;
   if (!confirmationTag) throw new Error('a commit without a confirmation tag');
