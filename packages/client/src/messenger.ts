@@ -69,6 +69,11 @@ export type Alarm =
       readonly conversationId: string;
     }
   | { readonly kind: 'rejected-credential'; readonly conversationId: string }
+  /**
+   * A Welcome for a conversation this device is in (someone slipping in under its id with a
+   * group of their own) or one older than the conversation it left (replayed): refused.
+   */
+  | { readonly kind: 'conflicting-welcome'; readonly conversationId: string }
   | {
       readonly kind: 'routing-mismatch';
       readonly conversationId: string;
@@ -134,6 +139,8 @@ export interface UnsafeTestingDisabledDefences {
    * is refused, the conversation reset and the delivery consumed.
    */
   readonly transientLookupRetry?: boolean;
+  /** A Welcome for a conversation already held replaces it (the protocol's unsafeTestingAcceptConflictingWelcomes). */
+  readonly conflictingWelcomeCheck?: boolean;
 }
 
 export interface MessengerOptions {
@@ -270,6 +277,7 @@ export class Messenger {
       ...(this.options.limits ? { limits: this.options.limits } : {}),
       unsafeTestingAcceptAllCredentials: this.disabled.credentialChecks === true,
       unsafeTestingIgnoreForksAndGaps: this.disabled.forkAndGapDetection === true,
+      unsafeTestingAcceptConflictingWelcomes: this.disabled.conflictingWelcomeCheck === true,
     });
   }
 
@@ -1094,6 +1102,13 @@ export class Messenger {
     } catch (err) {
       if (ProtocolError.is(err, 'not-a-member')) return;
       if (ProtocolError.is(err, 'directory-unavailable')) throw err; // Retried, never an alarm.
+      if (ProtocolError.is(err, 'conflicting-welcome')) {
+        this.emit('alarm', {
+          kind: 'conflicting-welcome',
+          conversationId: toHex(err.groupId ?? new Uint8Array()),
+        });
+        throw err;
+      }
       this.emit('alarm', { kind: 'rejected-credential', conversationId: '' });
       throw err;
     }

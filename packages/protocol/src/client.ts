@@ -49,6 +49,12 @@ export interface ProtocolClientOptions {
    * checks: the negative control of the fork and gap tests. Never set in products.
    */
   readonly unsafeTestingIgnoreForksAndGaps?: boolean;
+  /**
+   * Test-only: a Welcome for a group id this device already holds replaces that
+   * conversation, as before the check: the negative control of the Welcome-overwrite and
+   * Welcome-replay tests. Never set in products.
+   */
+  readonly unsafeTestingAcceptConflictingWelcomes?: boolean;
 }
 
 const KIND_CODES: Record<ConversationKind, number> = { direct: 1, group: 2 };
@@ -65,6 +71,7 @@ export class ProtocolClient {
     private readonly provider: CryptoProvider,
     private readonly unsafeTestingAcceptAllCredentials: boolean,
     private readonly unsafeTestingIgnoreForksAndGaps: boolean,
+    private readonly unsafeTestingAcceptConflictingWelcomes: boolean,
   ) {}
 
   /**
@@ -88,6 +95,7 @@ export class ProtocolClient {
       options.provider ?? (await createCryptoProvider()),
       options.unsafeTestingAcceptAllCredentials ?? false,
       options.unsafeTestingIgnoreForksAndGaps ?? false,
+      options.unsafeTestingAcceptConflictingWelcomes ?? false,
     );
   }
 
@@ -202,12 +210,36 @@ export class ProtocolClient {
         privateKeys.initPrivateKey.fill(0);
       }
       if (!stored.lastResort) await this.store.deleteKeyPackage(secret.newMember);
+      await this.refuseConflictingWelcome(state.groupContext.groupId, state.groupContext.epoch);
       const extension = state.groupContext.extensions.find((e) => e.extensionType === CONVERSATION_EXTENSION);
       const data = extension && 'extensionData' in extension ? extension.extensionData : undefined;
       const kindCode = data instanceof Uint8Array ? data[0] : undefined;
       return Conversation.fromNewState(env, state, kindCode === KIND_CODES.direct ? 'direct' : 'group');
     }
     throw new ProtocolError('not-a-member', 'the welcome names none of this device’s key packages');
+  }
+
+  /**
+   * A Welcome names its group id itself. One for a conversation this device is in would
+   * replace it (a removed member, or anyone, slipping back in with a group of its own under
+   * that id), and one no newer than the conversation this device left would roll it back (an
+   * old Welcome replayed): both are refused. A newer one for a conversation this device was
+   * removed from or left is being added again, and replaces the old record.
+   */
+  private async refuseConflictingWelcome(groupId: Uint8Array, epoch: bigint): Promise<void> {
+    if (this.unsafeTestingAcceptConflictingWelcomes) return;
+    const existing = await this.conversation(groupId).catch((cause: unknown) => {
+      throw new ProtocolError('conflicting-welcome', 'a Welcome for a conversation this device holds', {
+        cause,
+        groupId,
+      });
+    });
+    if (!existing) return;
+    if (existing.active || existing.broken || epoch <= existing.epoch) {
+      throw new ProtocolError('conflicting-welcome', 'a Welcome for a conversation this device holds', {
+        groupId,
+      });
+    }
   }
 
   async conversation(groupId: Uint8Array): Promise<Conversation | undefined> {

@@ -36,6 +36,12 @@ export type ProtocolErrorCode =
   /** A message already processed (same message id). */
   | 'duplicate'
   /**
+   * A Welcome for a conversation this device is in, or one no newer than the conversation it
+   * left: it would replace the conversation (someone slipping in under its id) or roll it
+   * back (a replayed Welcome). `groupId` names the conversation.
+   */
+  | 'conflicting-welcome'
+  /**
    * The MLS library loaded does not follow RFC 9420 where Ghostproof depends on it (an install
    * that skipped patches/): nothing runs on it.
    */
@@ -43,12 +49,15 @@ export type ProtocolErrorCode =
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
+  /** The conversation concerned, where the caller cannot know it otherwise (a Welcome). */
+  readonly groupId: Uint8Array | undefined;
   constructor(
     readonly code: ProtocolErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; groupId?: Uint8Array },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.groupId = options?.groupId;
   }
 
   static is(err: unknown, code?: ProtocolErrorCode): err is ProtocolError {

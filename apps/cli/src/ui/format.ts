@@ -43,6 +43,8 @@ export function describeAlarm(alarm: Alarm): string {
       return 'a message was replayed';
     case 'rejected-credential':
       return 'a participant’s key does not match their verified device list (possible key substitution)';
+    case 'conflicting-welcome':
+      return 'an invitation tried to replace a conversation you are in, or to bring back an old one (possible server attack); it was refused';
     case 'split-view':
       return 'the key transparency log shows you a different history than others see (possible targeted attack)';
     case 'unknown-device':

@@ -69,6 +69,12 @@ export function alarmText(alarm: Alarm): { title: string; detail: string } {
         detail:
           'A member device’s key does not match its account’s signed device list. Its message or invitation was refused.',
       };
+    case 'conflicting-welcome':
+      return {
+        title: 'An invitation tried to take over a conversation',
+        detail:
+          'An invitation named a conversation you are already in, or an older copy of one you left. Accepting it would have let someone in without the members’ commits, so it was refused.',
+      };
     case 'routing-mismatch': {
       const parts: string[] = [];
       if (alarm.extra.length > 0)
