@@ -6,6 +6,9 @@ import { defineCommand } from '../cli/define.js';
 import { UsageError } from '../config/usage-error.js';
 import { conversationToSend, describeConversation } from '../session/names.js';
 import { withOnlineSession } from '../session/session.js';
+import { formatDuration } from '../ui/format.js';
+
+export { formatDuration };
 
 const unitSeconds: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 const MAX_SECONDS = 365 * 86_400;
@@ -18,19 +21,6 @@ export function parseDuration(raw: string): number {
   const seconds = Number(match[1]) * unitSeconds[match[2]!]!;
   if (seconds < 1 || seconds > MAX_SECONDS) throw new UsageError('a duration from 1s to 365d');
   return seconds;
-}
-
-export function formatDuration(seconds: number): string {
-  if (seconds === 0) return 'off';
-  for (const [unit, size] of [
-    ['w', 604_800],
-    ['d', 86_400],
-    ['h', 3600],
-    ['m', 60],
-  ] as const) {
-    if (seconds % size === 0) return `${seconds / size}${unit}`;
-  }
-  return `${seconds}s`;
 }
 
 export const disappear = defineCommand({
