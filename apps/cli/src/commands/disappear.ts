@@ -3,6 +3,7 @@
 // the profile's database (and its write-ahead log) by the next ghostproof command that runs
 // after the timer, or at once while `chat` or `receive --wait` runs.
 import { defineCommand } from '../cli/define.js';
+import { CliError } from '../cli/errors.js';
 import { UsageError } from '../config/usage-error.js';
 import { conversationToSend, describeConversation } from '../session/names.js';
 import { withOnlineSession } from '../session/session.js';
@@ -29,9 +30,10 @@ export const disappear = defineCommand({
   usage: 'disappear <user|conversation> <duration|off>',
   description: [
     'Messages sent from now on disappear <duration> after they are sent (30s, 5m, 1h, 1d, 2w),',
-    'on every member’s device; "off" stops it. A message is deleted from the profile',
-    '(database and write-ahead log) by the next ghostproof command after its time, or at once',
-    'while chat or receive --wait is running.',
+    'on every member’s device, members added later included; "off" stops it. In a group only',
+    'an admin can set it. A message is deleted from the profile (database and write-ahead',
+    'log) by the next ghostproof command after its time, or at once while chat or receive',
+    '--wait is running.',
   ].join('\n'),
   minArgs: 2,
   maxArgs: 2,
@@ -39,8 +41,18 @@ export const disappear = defineCommand({
     const seconds = parseDuration(args[1]!);
     await withOnlineSession(settings, out, async ({ messenger }) => {
       const info = await conversationToSend(messenger, args[0]!);
-      await messenger.setDisappearing(info.id, seconds);
       const all = await messenger.listConversations();
+      const current = await messenger.settings(info.id);
+      if (
+        info.kind === 'group' &&
+        current.admins.length > 0 &&
+        !current.admins.includes(messenger.username)
+      ) {
+        throw new CliError(
+          `only an admin of ${describeConversation(info, all)} can set its timer (${current.admins.join(', ')})`,
+        );
+      }
+      await messenger.setDisappearing(info.id, seconds);
       out.result(
         { conversation: info.id, seconds },
         seconds === 0
