@@ -145,7 +145,7 @@ const sameList = (a: readonly string[], b: readonly string[]) =>
  * - in a group with an admin list, only an admin's device may change the list or the timer,
  *   and the list never becomes empty; a newly named admin must be a member;
  * - in a group without one (created before settings), the first settings commit sets it,
- *   and must name its committer. Every member processes commits in the same order, so every
+ *   naming its committer and members only. Every member processes commits in the same order, so every
  *   member agrees on which commit that was.
  */
 export function settingsChangeViolation(
@@ -159,7 +159,8 @@ export function settingsChangeViolation(
   if (!adminsChanged && before.disappearingSeconds === after.disappearingSeconds) return undefined;
   if (before.kind === 'direct') return after.admins.length > 0 ? 'admins in a 1:1 conversation' : undefined;
   if (before.admins.length === 0) {
-    return after.admins.includes(committer) ? undefined : 'first admin list must name its committer';
+    if (!after.admins.includes(committer)) return 'first admin list must name its committer';
+    return after.admins.some((a) => !members.has(a)) ? 'admin not a member' : undefined;
   }
   if (!before.admins.includes(committer)) return 'settings changed by a non-admin';
   if (after.admins.length === 0) return 'admin list emptied';

@@ -348,8 +348,11 @@ for (const [suiteName, suite] of suites) {
       for (const member of [a, b, c]) {
         assert.deepEqual(view(member), { kind: 'group', admins: [], disappearingSeconds: 0 });
       }
-      // A first settings commit must name its committer.
+      // A first settings commit must name its committer, and members only.
       await assert.rejects(b.prepareUpdateSettings({ admins: ['alice'] }), (err: unknown) =>
+        ProtocolError.is(err, 'not-allowed'),
+      );
+      await assert.rejects(b.prepareUpdateSettings({ admins: ['bob', 'zoe'] }), (err: unknown) =>
         ProtocolError.is(err, 'not-allowed'),
       );
       // bob's comes first in the epoch order: bob is admin, for everyone.
