@@ -108,6 +108,23 @@ describe('ghostproof CLI: messaging between people', () => {
     assert.equal(atCarol[0]!.conversation, id);
     const members = await json(world, 'carol', ['group', 'members', short]);
     assert.deepEqual(members.map((m) => m.username).sort(), ['alice', 'bob', 'carol']);
+    // Admins are part of the group's signed state: carol, added later, has them without a message.
+    assert.deepEqual(
+      members.filter((m) => m.admin).map((m) => m.username),
+      ['alice'],
+    );
+    const notAdmin = await ghostproof(world, 'carol', ['group', 'admins', short, 'carol']);
+    assert.equal(notAdmin.code, 1);
+    assert.match(notAdmin.stderr, /only an admin/, notAdmin.stderr);
+    await ok(world, 'alice', ['group', 'admins', short, 'alice', 'bob']);
+    const admins = await json(world, 'carol', ['group', 'members', short]);
+    assert.deepEqual(
+      admins
+        .filter((m) => m.admin)
+        .map((m) => m.username)
+        .sort(),
+      ['alice', 'bob'],
+    );
 
     await ok(world, 'alice', ['group', 'remove', short, 'carol']);
     const afterRemoval = text('carol is gone');

@@ -57,6 +57,7 @@ const commandLines = [
   ['group', 'add'],
   ['group', 'remove'],
   ['group', 'members'],
+  ['group', 'admins'],
   ['group', 'leave'],
   ['verify'],
   ['devices'],

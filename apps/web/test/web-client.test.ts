@@ -205,7 +205,7 @@ describe(
       await eventually(async () => (await bob.getByLabel('Disappearing messages').inputValue()) === '0');
     });
 
-    it('a group of web and Node users: roster events inline, members with admins, removal seen by all', async () => {
+    it('a group of web and Node users: roster events inline, members with admins, an admin added, removal seen by all', async () => {
       carol = await nodePerson(stack, 'carol');
       node.push(carol);
       await alice.getByRole('button', { name: 'New group' }).click();
@@ -236,6 +236,10 @@ describe(
       const panel = alice.getByRole('complementary', { name: 'Members' });
       const aliceRow = await visible(panel.locator('li.member', { hasText: '@alice' }));
       await visible(aliceRow.getByText('admin'));
+      // Admins are changed by a commit that every member processes; bob sees it inline.
+      await panel.getByRole('button', { name: 'Make bob an admin' }).click();
+      await visible(bob.locator('li.roster-event', { hasText: 'alice set the admins to alice, bob' }));
+      await visible(panel.locator('li.member', { hasText: '@bob' }).getByText('admin', { exact: true }));
       await visible(panel.locator('li.member', { hasText: '@bob' }));
       await visible(panel.locator('li.member', { hasText: '@carol' }));
       await shot(alice, '03-group-members');

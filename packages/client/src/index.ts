@@ -28,6 +28,7 @@ export {
   type StoredMessage,
 } from './store.js';
 export {
+  EXPIRY_SWEEP_MS,
   Messenger,
   SELF_UPDATE_INTERVAL_MS,
   SELF_UPDATE_MESSAGES,

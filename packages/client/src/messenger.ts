@@ -20,11 +20,13 @@ import { createPlatformPrimitives, defaultCiphersuite, type CiphersuiteId } from
 import {
   body as contentBody,
   createAccount,
+  effectiveDisappearingSeconds,
   ProtocolClient,
   ProtocolError,
   safetyNumber,
   type Content,
   type Conversation,
+  type ConversationSettings,
   type DeviceAddress,
   type PendingCommit,
   type ProtocolLimits,
@@ -61,6 +63,8 @@ export const DELIVERY_DELAY_NOTICE_MS = 60_000;
 const HEAL_SETTING = 'mls-update-path-heal';
 /** How often a routing list answered for another epoch is asked again after catching up. */
 const ROUTING_RECHECKS = 3;
+/** How often expired messages are looked for while the app runs (decisions use the clock option). */
+export const EXPIRY_SWEEP_MS = 1000;
 
 export type Alarm =
   | KtAlarm
@@ -110,6 +114,8 @@ export interface MessengerEvents {
    * the sender says it sent): withheld by the server, or lost. Told once per range.
    */
   'missing-message': { conversationId: string; sender: DeviceAddress; epoch: bigint; count: number };
+  /** Disappearing messages (and other timed records) were deleted from the store. */
+  expired: { count: number };
 }
 
 type Listener<T> = (event: T) => void;
@@ -141,6 +147,18 @@ export interface UnsafeTestingDisabledDefences {
   readonly transientLookupRetry?: boolean;
   /** A Welcome for a conversation already held replaces it (the protocol's unsafeTestingAcceptConflictingWelcomes). */
   readonly conflictingWelcomeCheck?: boolean;
+  /**
+   * The admin list as before it was in the MLS group context: this device's own view, set by
+   * `groupAdmins` content messages, the first sender winning while the view is empty (a
+   * joiner's always is). Group creators send one, as they did.
+   */
+  readonly authenticatedAdmins?: boolean;
+  /**
+   * The disappearing timer as before it was in the MLS group context and in every message:
+   * this device's own view, set by the `disappearingTimer` content messages it received
+   * (a member added later never received one). `setDisappearing` sends one, as it did.
+   */
+  readonly sharedDisappearingTimer?: boolean;
 }
 
 export interface MessengerOptions {
@@ -151,6 +169,8 @@ export interface MessengerOptions {
   readonly clock?: () => number;
   readonly limits?: Partial<ProtocolLimits>;
   readonly cipherSuite?: CiphersuiteId;
+  /** How often to look for expired messages while running (default EXPIRY_SWEEP_MS). */
+  readonly expirySweepMs?: number;
   /** Test-only: defences switched off for negative controls. Products never set it. */
   readonly unsafeTestingDisableDefences?: UnsafeTestingDisabledDefences;
 }
@@ -279,6 +299,7 @@ export class Messenger {
       unsafeTestingIgnoreForksAndGaps: this.disabled.forkAndGapDetection === true,
       unsafeTestingAcceptConflictingWelcomes: this.disabled.conflictingWelcomeCheck === true,
     });
+    await this.startExpirySweep();
   }
 
   private get disabled(): UnsafeTestingDisabledDefences {
@@ -426,6 +447,8 @@ export class Messenger {
     this.missingSweep = undefined;
     if (this.flushRetry) clearTimeout(this.flushRetry);
     this.flushRetry = undefined;
+    if (this.expirySweep) clearInterval(this.expirySweep);
+    this.expirySweep = undefined;
     this.connection?.close();
     this.connection = undefined;
     await this.deliveryQueue.catch(() => undefined);
@@ -524,6 +547,14 @@ export class Messenger {
   }
 
   /**
+   * Kind, admins and disappearing timer as the MLS group context holds them in the current
+   * epoch: what every member holds, changed only by commits.
+   */
+  async settings(id: string): Promise<ConversationSettings> {
+    return (await this.mls(id)).settings;
+  }
+
+  /**
    * The conversation's group code (12 digits from the epoch authenticator): members who
    * compare it out of band and see the same digits share one history up to this epoch.
    */
@@ -532,8 +563,83 @@ export class Messenger {
   }
 
   async messages(id: string): Promise<StoredMessage[]> {
-    await this.options.store.deleteExpiredMessages(this.clock());
+    await this.sweepExpired();
     return this.options.store.listMessages(id);
+  }
+
+  // --- disappearing messages and conversation settings ----------------------------------
+
+  private expirySweep: ReturnType<typeof setInterval> | undefined;
+  private sweeping: Promise<number> | undefined;
+
+  /**
+   * Deletes every message whose time has come (by the clock option), from the store itself:
+   * at open, then every `expirySweepMs` while the app runs, whether or not anything lists
+   * messages. Emits `expired` when it deleted something; returns how many records went.
+   */
+  async sweepExpired(): Promise<number> {
+    this.sweeping ??= (async () => {
+      try {
+        const count = await this.options.store.deleteExpiredMessages(this.clock());
+        if (count > 0) this.emit('expired', { count });
+        return count;
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  private async startExpirySweep(): Promise<void> {
+    await this.sweepExpired();
+    const every = Math.max(this.options.expirySweepMs ?? EXPIRY_SWEEP_MS, 50);
+    this.expirySweep = setInterval(() => void this.sweepExpired().catch(() => undefined), every);
+    // A timer must not keep a command-line process alive after its work is done.
+    (this.expirySweep as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * When a received message disappears: after the stricter (shorter, non-zero) of the
+   * conversation's timer, from the MLS group context, and the timer the message carries.
+   */
+  private async expiryOf(id: string, info: ConversationInfo, messageSeconds: number, now: number) {
+    const seconds = this.disabled.sharedDisappearingTimer
+      ? info.disappearingSeconds
+      : effectiveDisappearingSeconds((await this.mls(id)).settings.disappearingSeconds, messageSeconds);
+    return seconds > 0 ? now + seconds * 1000 : 0;
+  }
+
+  /** A group's admins: the MLS group context's list; this device's earlier view until it has one. */
+  private async adminsOf(id: string, info: ConversationInfo): Promise<readonly string[]> {
+    if (this.disabled.authenticatedAdmins) return info.admins;
+    const settings = (await this.mls(id)).settings;
+    return settings.kind === 'group' && settings.admins.length === 0 ? info.admins : settings.admins;
+  }
+
+  /**
+   * Copies admins and timer from the group context (after a join or a commit) into the stored
+   * info that the apps show. A group without an admin list in its group context yet keeps
+   * this device's earlier view of its admins until its first settings commit.
+   */
+  private async syncSettings(id: string, settings: ConversationSettings): Promise<void> {
+    const info = await this.options.store.getConversationInfo(id);
+    if (!info) return;
+    const keepAdmins =
+      this.disabled.authenticatedAdmins || (settings.kind === 'group' && settings.admins.length === 0);
+    const admins = keepAdmins ? info.admins : [...settings.admins];
+    const disappearingSeconds = this.disabled.sharedDisappearingTimer
+      ? info.disappearingSeconds
+      : settings.disappearingSeconds;
+    if (
+      disappearingSeconds === info.disappearingSeconds &&
+      admins.length === info.admins.length &&
+      admins.every((a, i) => a === info.admins[i])
+    ) {
+      return;
+    }
+    const updated = { ...info, admins, disappearingSeconds };
+    await this.options.store.putConversationInfo(updated);
+    this.emit('conversation', { conversation: updated });
   }
 
   private async mls(id: string): Promise<Conversation> {
@@ -556,7 +662,10 @@ export class Messenger {
   async createGroup(name: string, usernames: readonly string[]): Promise<string> {
     const id = await this.create('group', usernames, name);
     if (name) await this.send(id, contentBody.groupName(name));
-    await this.send(id, contentBody.groupAdmins([this.identity.username]));
+    // The admin list is in the group's creation (MLS group context); the old content message
+    // only for the negative control of what that prevents.
+    if (this.disabled.authenticatedAdmins)
+      await this.send(id, contentBody.groupAdmins([this.identity.username]));
     return id;
   }
 
@@ -588,7 +697,9 @@ export class Messenger {
       kind,
       status: 'active',
       name,
-      admins: [this.identity.username],
+      admins: this.disabled.authenticatedAdmins
+        ? [this.identity.username]
+        : [...conversation.settings.admins],
       ...(kind === 'direct' ? { peer: others[0]! } : {}),
       unread: 0,
       lastActivity: this.clock(),
@@ -749,6 +860,7 @@ export class Messenger {
   }
 
   private async afterRosterChange(id: string, conversation: Conversation, events: readonly RosterEvent[]) {
+    await this.syncSettings(id, conversation.settings);
     if (events.length > 0) this.emit('roster', { conversationId: id, events });
     // Not awaited: this runs inside the delivery queue, and an answer for a later epoch is
     // checked again once the queue has caught up, which it cannot while this waits.
@@ -806,13 +918,20 @@ export class Messenger {
         );
       }
     }
+    // The timer in effect travels in the message; a per-message timer can only be stricter.
+    const seconds = this.disabled.sharedDisappearingTimer
+      ? (options.expiresInSeconds ?? info.disappearingSeconds)
+      : effectiveDisappearingSeconds(
+          conversation.settings.disappearingSeconds,
+          options.expiresInSeconds ?? 0,
+        );
     const { message, messageId } = await conversation.encrypt(body, {
       ...(this.directory.newestCheckpoint ? { ktCheckpoint: this.directory.newestCheckpoint } : {}),
+      expiresInSeconds: this.disabled.sharedDisappearingTimer ? 0 : seconds,
     });
     const hexId = toHex(messageId);
     const shown = body.case === 'text' || body.case === 'attachment';
     if (shown) {
-      const seconds = options.expiresInSeconds ?? info.disappearingSeconds;
       await this.options.store.putMessage(
         shownMessage(body, {
           conversationId: id,
@@ -884,10 +1003,55 @@ export class Messenger {
     return this.send(id, contentBody.typing(started));
   }
 
+  /**
+   * Sets the conversation's disappearing timer (0 = off) by a commit: every member, and
+   * everyone added later, holds it in the same epoch. In a group only an admin may (a 1:1:
+   * either member); otherwise ProtocolError('not-allowed') and nothing is sent.
+   */
   async setDisappearing(id: string, seconds: number): Promise<void> {
-    await this.send(id, contentBody.disappearingTimer(seconds));
+    if (this.disabled.sharedDisappearingTimer) {
+      await this.send(id, contentBody.disappearingTimer(seconds));
+      const info = await this.conversationInfo(id);
+      await this.options.store.putConversationInfo({ ...info, disappearingSeconds: seconds });
+      return;
+    }
+    await this.updateSettings(id, { disappearingSeconds: seconds });
+  }
+
+  /**
+   * Replaces a group's admin list by a commit (only an admin may; the list names members and
+   * is never empty). Every member, and everyone added later, holds the same list.
+   */
+  async setAdmins(id: string, usernames: readonly string[]): Promise<void> {
+    if (this.disabled.authenticatedAdmins) {
+      await this.send(id, contentBody.groupAdmins([...usernames]));
+      const info = await this.conversationInfo(id);
+      await this.options.store.putConversationInfo({ ...info, admins: [...usernames] });
+      return;
+    }
+    await this.updateSettings(id, { admins: usernames });
+  }
+
+  /** A settings commit through the commit lifecycle; the stored info follows the new settings. */
+  private async updateSettings(
+    id: string,
+    change: { admins?: readonly string[]; disappearingSeconds?: number },
+  ): Promise<void> {
     const info = await this.conversationInfo(id);
-    await this.options.store.putConversationInfo({ ...info, disappearingSeconds: seconds });
+    if (info.status !== 'active') throw new ClientError('unknown-conversation', 'conversation is not active');
+    await this.commitWithRetry(id, (conversation) => {
+      const members = new Set(conversation.members.map((m) => m.username));
+      // A group made before settings were in the group context has no admin list there: its
+      // first settings commit sets one, from this device's earlier view if it named us.
+      const seed =
+        change.admins === undefined &&
+        conversation.settings.kind === 'group' &&
+        conversation.settings.admins.length === 0 &&
+        info.admins.includes(this.identity.username)
+          ? { admins: info.admins.filter((a) => members.has(a)) }
+          : {};
+      return conversation.prepareUpdateSettings({ ...change, ...seed });
+    });
   }
 
   async setGroupName(id: string, name: string): Promise<void> {
@@ -1127,13 +1291,16 @@ export class Messenger {
       kind: conversation.kind,
       status: known ? 'active' : 'request',
       name: '',
-      admins: [],
+      // Admins and timer as the Welcome's group context says, authenticated by the group.
+      admins: this.disabled.authenticatedAdmins ? [] : [...conversation.settings.admins],
       ...(conversation.kind === 'direct' && others[0] ? { peer: others[0].username } : {}),
       unread: 0,
       lastActivity: this.clock(),
       sentSinceUpdate: 0,
       lastUpdateAt: this.clock(),
-      disappearingSeconds: 0,
+      disappearingSeconds: this.disabled.sharedDisappearingTimer
+        ? 0
+        : conversation.settings.disappearingSeconds,
     };
     await this.options.store.putConversationInfo(info);
     if (conversation.kind === 'direct' && blocked.length > 0) {
@@ -1230,7 +1397,7 @@ export class Messenger {
           sentAt: Number(content.sentAt),
           receivedAt: now,
           state: 'received',
-          expiresAt: info.disappearingSeconds > 0 ? now + info.disappearingSeconds * 1000 : 0,
+          expiresAt: await this.expiryOf(id, info, content.expiresInSeconds, now),
         });
         await this.options.store.putMessage(message);
         await this.options.store.putConversationInfo({ ...info, unread: info.unread + 1, lastActivity: now });
@@ -1286,16 +1453,25 @@ export class Messenger {
         this.emit('typing', { conversationId: id, from: sender, started: body.value.started });
         return;
       case 'disappearingTimer':
+        // Retired: the timer is in the MLS group context (docs/protocol.md). Only the negative
+        // control's old client still takes it from this message.
+        if (!this.disabled.sharedDisappearingTimer) return;
         await this.options.store.putConversationInfo({ ...info, disappearingSeconds: body.value.seconds });
         this.emit('conversation', { conversation: await this.conversationInfo(id) });
         return;
-      case 'groupName':
-        if (info.kind === 'group' && (info.admins.length === 0 || info.admins.includes(sender.username))) {
+      case 'groupName': {
+        const admins = await this.adminsOf(id, info);
+        if (info.kind === 'group' && (admins.length === 0 || admins.includes(sender.username))) {
           await this.options.store.putConversationInfo({ ...info, name: body.value.name.slice(0, 200) });
           this.emit('conversation', { conversation: await this.conversationInfo(id) });
         }
         return;
+      }
       case 'groupAdmins':
+        // Retired: a content message never changes anyone's admin list; the MLS group context
+        // is the only source. Only the negative control's old client still takes it
+        // ("first sender wins").
+        if (!this.disabled.authenticatedAdmins) return;
         if (info.admins.length === 0 || info.admins.includes(sender.username)) {
           await this.options.store.putConversationInfo({
             ...info,

@@ -19,6 +19,7 @@ import {
   type CryptoProvider,
 } from 'ts-mls';
 import { authServiceFor, Conversation, type ConversationEnv, type ConversationKind } from './conversation.js';
+import { decodeSettings, encodeSettings } from './conversation-settings.js';
 import type { DeviceDirectory } from './directory.js';
 import { ProtocolError } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
@@ -56,8 +57,6 @@ export interface ProtocolClientOptions {
    */
   readonly unsafeTestingAcceptConflictingWelcomes?: boolean;
 }
-
-const KIND_CODES: Record<ConversationKind, number> = { direct: 1, group: 2 };
 
 export class ProtocolClient {
   private readonly suites = new Map<number, Promise<CiphersuiteImpl>>();
@@ -143,6 +142,10 @@ export class ProtocolClient {
     return { oneTime, lastResort: last.publicBytes };
   }
 
+  /**
+   * A new conversation with this device alone. Its settings are in the group context from the
+   * start: a group's admin list names this account, a 1:1 has none, and no timer is set.
+   */
   async createConversation(
     options: { kind?: ConversationKind; cipherSuite?: CiphersuiteId } = {},
   ): Promise<Conversation> {
@@ -165,7 +168,11 @@ export class ProtocolClient {
       extensions: [
         makeCustomExtension({
           extensionType: CONVERSATION_EXTENSION,
-          extensionData: Uint8Array.of(KIND_CODES[kind]),
+          extensionData: encodeSettings({
+            kind,
+            admins: kind === 'group' ? [this.device.username] : [],
+            disappearingSeconds: 0,
+          }),
         }),
       ],
     });
@@ -209,12 +216,21 @@ export class ProtocolClient {
         forgetSecretKeys([privateKeys.initPrivateKey]);
         privateKeys.initPrivateKey.fill(0);
       }
-      if (!stored.lastResort) await this.store.deleteKeyPackage(secret.newMember);
       await this.refuseConflictingWelcome(state.groupContext.groupId, state.groupContext.epoch);
       const extension = state.groupContext.extensions.find((e) => e.extensionType === CONVERSATION_EXTENSION);
       const data = extension && 'extensionData' in extension ? extension.extensionData : undefined;
-      const kindCode = data instanceof Uint8Array ? data[0] : undefined;
-      return Conversation.fromNewState(env, state, kindCode === KIND_CODES.direct ? 'direct' : 'group');
+      // The settings (kind, admins, timer) come with the Welcome, authenticated by the group's
+      // secrets; settings this code could not have written are refused, not guessed at.
+      let kind: ConversationKind = 'group';
+      if (data instanceof Uint8Array) {
+        try {
+          kind = decodeSettings(data).kind;
+        } catch (cause) {
+          throw new ProtocolError('invalid-commit', 'welcome: malformed conversation settings', { cause });
+        }
+      }
+      if (!stored.lastResort) await this.store.deleteKeyPackage(secret.newMember);
+      return Conversation.fromNewState(env, state, kind);
     }
     throw new ProtocolError('not-a-member', 'the welcome names none of this device’s key packages');
   }

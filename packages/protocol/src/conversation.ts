@@ -15,6 +15,7 @@ import {
   decode,
   defaultProposalTypes,
   encode,
+  makeCustomExtension,
   mlsMessageDecoder,
   mlsMessageEncoder,
   nodeTypes,
@@ -24,6 +25,7 @@ import {
   wireformats,
   type ClientState,
   type CiphersuiteImpl,
+  type GroupContextExtension,
   type IncomingMessageAction,
   type IncomingMessageCallback,
   type KeyPackage,
@@ -45,7 +47,16 @@ import type { DeviceDirectory } from './directory.js';
 import { createAuthenticationService } from './auth-service.js';
 import { ProtocolError } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
-import { verifyClaimedKeyPackage } from './key-packages.js';
+import { CONVERSATION_EXTENSION, verifyClaimedKeyPackage } from './key-packages.js';
+import {
+  applySettingsChange,
+  decodeSettings,
+  encodeSettings,
+  settingsChangeViolation,
+  type ConversationKind,
+  type ConversationSettings,
+  type SettingsChange,
+} from './conversation-settings.js';
 import { clientConfigFor, type ProtocolLimits } from './limits.js';
 import {
   newMissingMessagesRecord,
@@ -63,7 +74,7 @@ import { readSenderData } from './sender-data.js';
 export const MLS_STATE_FORMAT = 'ts-mls 2.0.0-rc.10';
 const RECORD_MAGIC = 0x47504331; // "GPC1"
 
-export type ConversationKind = 'direct' | 'group';
+export type { ConversationKind, ConversationSettings, SettingsChange } from './conversation-settings.js';
 
 export type RosterEvent =
   | {
@@ -86,7 +97,14 @@ export type RosterEvent =
       readonly username: string;
       readonly deviceId: number;
     }
-  | { readonly kind: 'you-were-removed'; readonly by: DeviceAddress };
+  | { readonly kind: 'you-were-removed'; readonly by: DeviceAddress }
+  /** A settings commit: each field is present only when that setting changed. */
+  | {
+      readonly kind: 'settings-changed';
+      readonly by: DeviceAddress;
+      readonly admins?: readonly string[];
+      readonly disappearingSeconds?: number;
+    };
 
 export interface Member {
   readonly username: string;
@@ -297,6 +315,48 @@ function lacksRequiredPath(before: ClientState, after: ClientState, events: read
 }
 
 /**
+ * The conversation settings a group context holds (docs/protocol.md, "Conversation
+ * settings"). A group context without Ghostproof's extension (not made by this code) has no
+ * admins and no timer.
+ */
+function settingsOf(
+  extensions: readonly GroupContextExtension[],
+  fallbackKind: ConversationKind,
+): ConversationSettings {
+  const extension = extensions.find((e) => e.extensionType === CONVERSATION_EXTENSION);
+  const data = extension && 'extensionData' in extension ? extension.extensionData : undefined;
+  if (!(data instanceof Uint8Array)) return { kind: fallbackKind, admins: [], disappearingSeconds: 0 };
+  return decodeSettings(data);
+}
+
+/** The conversation settings extension, alone: the only group context Ghostproof makes. */
+function settingsExtensionData(extensions: readonly GroupContextExtension[]): Uint8Array | undefined {
+  const only = extensions.length === 1 ? extensions[0] : undefined;
+  if (!only || only.extensionType !== CONVERSATION_EXTENSION || !('extensionData' in only)) return undefined;
+  return only.extensionData instanceof Uint8Array ? only.extensionData : undefined;
+}
+
+/** What a settings commit changed, attributed to its committer (no event when nothing did). */
+function settingsEvents(
+  before: ConversationSettings,
+  after: ConversationSettings,
+  by: DeviceAddress,
+): RosterEvent[] {
+  const adminsChanged =
+    before.admins.length !== after.admins.length || before.admins.some((a, i) => a !== after.admins[i]);
+  const timerChanged = before.disappearingSeconds !== after.disappearingSeconds;
+  if (!adminsChanged && !timerChanged) return [];
+  return [
+    {
+      kind: 'settings-changed',
+      by,
+      ...(adminsChanged ? { admins: [...after.admins] } : {}),
+      ...(timerChanged ? { disappearingSeconds: after.disappearingSeconds } : {}),
+    },
+  ];
+}
+
+/**
  * Maps a ts-mls failure to the one error a caller sees; nothing here echoes input. ts-mls
  * passes our own errors through unwrapped (a directory that cannot answer now stays
  * `directory-unavailable`, never a verdict on the commit); its own errors are told apart by
@@ -419,6 +479,15 @@ export class Conversation {
     return this.meta.kind;
   }
 
+  /**
+   * Kind, admins and disappearing timer, from the MLS group context of the current epoch:
+   * changed only by commits, the same for every member in the same epoch, and what a joiner
+   * reads from its Welcome.
+   */
+  get settings(): ConversationSettings {
+    return settingsOf(this.state.groupContext.extensions, this.meta.kind);
+  }
+
   get epoch(): bigint {
     return this.state.groupContext.epoch;
   }
@@ -517,7 +586,7 @@ export class Conversation {
   /** Encrypts one content message; returns the MLSMessage bytes and the message id. */
   encrypt(
     body: Content['body'],
-    options: { messageId?: Uint8Array; ktCheckpoint?: string } = {},
+    options: { messageId?: Uint8Array; ktCheckpoint?: string; expiresInSeconds?: number } = {},
   ): Promise<{ message: Uint8Array; messageId: Uint8Array }> {
     return this.exclusive(() => this.encryptNow(body, options));
   }
@@ -550,6 +619,11 @@ export class Conversation {
   /** A commit with a fresh update path: forward secrecy and post-compromise security. */
   prepareSelfUpdate(): Promise<PendingCommit> {
     return this.exclusive(() => this.prepareSelfUpdateNow());
+  }
+
+  /** Changes admins and/or the disappearing timer by a commit: see prepareUpdateSettingsNow. */
+  prepareUpdateSettings(change: SettingsChange): Promise<PendingCommit> {
+    return this.exclusive(() => this.prepareUpdateSettingsNow(change));
   }
 
   /** Leaving: see proposeLeaveNow. */
@@ -604,7 +678,7 @@ export class Conversation {
   /** Encrypts one content message; returns the MLSMessage bytes and the message id. */
   private async encryptNow(
     body: Content['body'],
-    options: { messageId?: Uint8Array; ktCheckpoint?: string } = {},
+    options: { messageId?: Uint8Array; ktCheckpoint?: string; expiresInSeconds?: number } = {},
   ): Promise<{ message: Uint8Array; messageId: Uint8Array }> {
     this.requireActive();
     const messageId = options.messageId ?? newMessageId();
@@ -616,6 +690,8 @@ export class Conversation {
       epochTag: await this.epochTag(),
       ktCheckpoint: options.ktCheckpoint ?? '',
       ...(previousEpoch ? { previousEpoch } : {}),
+      // The sender's timer in effect travels in every message (docs/protocol.md, "Content").
+      expiresInSeconds: options.expiresInSeconds ?? this.settings.disappearingSeconds,
       body,
     });
     const padded = encodeContent(content, this.env.limits.maxApplicationPlaintext);
@@ -648,7 +724,14 @@ export class Conversation {
       extraProposals: proposals,
       ratchetTreeExtension: true,
     });
-    const events = diffRoster(before, newState.ratchetTree, this.selfAddress, this.selfAddress, leaving);
+    const events = [
+      ...diffRoster(before, newState.ratchetTree, this.selfAddress, this.selfAddress, leaving),
+      ...settingsEvents(
+        this.settings,
+        settingsOf(newState.groupContext.extensions, this.kind),
+        this.selfAddress,
+      ),
+    ];
     this.pending = {
       meta: {
         id: hex(crypto.getRandomValues(new Uint8Array(16))),
@@ -777,6 +860,40 @@ export class Conversation {
   /** A commit with a fresh update path: forward secrecy and post-compromise security. */
   private async prepareSelfUpdateNow(): Promise<PendingCommit> {
     return this.prepare([], { add: [], remove: [] });
+  }
+
+  /**
+   * A commit that changes the conversation's settings (a GroupContextExtensions proposal with
+   * the new settings extension; it carries an update path). Refused here, before any commit
+   * exists, when the members would refuse it (see settingsChangeViolation): a commit that
+   * members refuse breaks the group. In a group without an admin list yet, this first
+   * settings commit names this device's account as admin unless `change.admins` says more.
+   */
+  private async prepareUpdateSettingsNow(change: SettingsChange): Promise<PendingCommit> {
+    this.requireActive();
+    const before = this.settings;
+    let after = applySettingsChange(before, change);
+    if (before.kind === 'group' && before.admins.length === 0 && change.admins === undefined) {
+      after = { ...after, admins: [this.env.self.username] };
+    }
+    const extensions = [
+      makeCustomExtension({ extensionType: CONVERSATION_EXTENSION, extensionData: encodeSettings(after) }),
+    ];
+    const violation = this.settingsProposalViolation(
+      extensions,
+      this.env.self.username,
+      new Set(this.members.map((m) => m.username)),
+    );
+    if (violation) throw new ProtocolError('not-allowed', `settings: ${violation}`);
+    return this.prepare(
+      [
+        {
+          proposalType: defaultProposalTypes.group_context_extensions,
+          groupContextExtensions: { extensions },
+        },
+      ],
+      { add: [], remove: [] },
+    );
   }
 
   /**
@@ -990,13 +1107,16 @@ export class Conversation {
     return {
       kind: 'commit',
       epoch: this.epoch,
-      events: diffRoster(
-        before.ratchetTree,
-        result.newState.ratchetTree,
-        by.address,
-        this.selfAddress,
-        leaversOf(before.ratchetTree, committed),
-      ),
+      events: [
+        ...diffRoster(
+          before.ratchetTree,
+          result.newState.ratchetTree,
+          by.address,
+          this.selfAddress,
+          leaversOf(before.ratchetTree, committed),
+        ),
+        ...settingsEvents(settingsOf(before.groupContext.extensions, this.kind), this.settings, by.address),
+      ],
     };
   }
 
@@ -1074,8 +1194,44 @@ export class Conversation {
       ) {
         return 'proposal type not used by Ghostproof';
       }
+      // Settings (admins, timer) change only as settingsChangeViolation allows.
+      if (
+        proposal.proposalType === defaultProposalTypes.group_context_extensions &&
+        'groupContextExtensions' in proposal
+      ) {
+        const violation = this.settingsProposalViolation(
+          proposal.groupContextExtensions.extensions,
+          committer.address.username,
+          members,
+        );
+        if (violation) return violation;
+      }
     }
     return undefined;
+  }
+
+  /**
+   * A GroupContextExtensions proposal may only replace the conversation settings extension,
+   * with well-formed settings, as settingsChangeViolation allows for its committer. Checked
+   * against the current (pre-commit) group context.
+   */
+  private settingsProposalViolation(
+    proposed: readonly GroupContextExtension[],
+    committer: string,
+    members: ReadonlySet<string>,
+  ): string | undefined {
+    const current = settingsExtensionData(this.state.groupContext.extensions);
+    const next = settingsExtensionData(proposed);
+    if (!current || !next) return 'group context extensions other than the conversation settings';
+    let before: ConversationSettings;
+    let after: ConversationSettings;
+    try {
+      before = decodeSettings(current);
+      after = decodeSettings(next);
+    } catch {
+      return 'malformed conversation settings';
+    }
+    return settingsChangeViolation(before, after, committer, members);
   }
 }
 

@@ -50,6 +50,15 @@ export {
 } from './content.js';
 export { defaultLimits, type ProtocolLimits } from './limits.js';
 export {
+  decodeSettings,
+  effectiveDisappearingSeconds,
+  encodeSettings,
+  MAX_ADMINS,
+  MAX_DISAPPEARING_SECONDS,
+  type ConversationSettings,
+  type SettingsChange,
+} from './conversation-settings.js';
+export {
   Conversation,
   MLS_STATE_FORMAT,
   type ConversationKind,

@@ -6,7 +6,9 @@
 // silently. So before anything runs, a throwaway group proves the rules in the library
 // actually loaded: a commit removing one member (and adding one into the freed leaf) carries
 // a path, the remaining member moves to the committer's epoch, and the removed member ends up
-// removed without an error.
+// removed without an error. Then a GroupContextExtensions commit (how conversation settings
+// change) must carry a path that the other member can decrypt: rc.10 encrypted it under the
+// old group context.
 import { constantTimeEqual, createCryptoProvider } from '@ghostproof/crypto';
 import * as tsMls from 'ts-mls';
 import type { AuthenticationService, CiphersuiteImpl, ClientState, MlsContext } from 'ts-mls';
@@ -27,11 +29,15 @@ export type MlsLibrary = Pick<
   | 'generateKeyPackage'
   | 'getCiphersuiteImpl'
   | 'joinGroup'
+  | 'makeCustomExtension'
   | 'mlsMessageDecoder'
   | 'mlsMessageEncoder'
   | 'processMessage'
   | 'wireformats'
 >;
+
+/** A private-use group context extension, as Ghostproof's conversation settings are. */
+const CHECK_EXTENSION = 0xff00;
 
 /** Suite 1: the check is about the commit rules, which do not depend on the suite. */
 const CHECK_SUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
@@ -69,7 +75,8 @@ async function findConformanceFailure(
     CHECK_SUITE,
     await createCryptoProvider(),
   );
-  const capabilities = mls.defaultCapabilities();
+  const defaults = mls.defaultCapabilities();
+  const capabilities = { ...defaults, extensions: [...defaults.extensions, CHECK_EXTENSION] };
   const members = [];
   for (const name of ['alice', 'bob', 'carol', 'dave']) {
     members.push(
@@ -89,7 +96,7 @@ async function findConformanceFailure(
     (typeof members)[0],
     (typeof members)[0],
   ];
-  // Only the three keys made just now are valid credentials: never an accept-all service.
+  // Only the keys made just now are valid credentials: never an accept-all service.
   const keys = members.map((m) => m.publicPackage.leafNode.signaturePublicKey);
   const authService: AuthenticationService = {
     async validateCredential(_credential, signaturePublicKey) {
@@ -173,5 +180,48 @@ async function findConformanceFailure(
     return { reason: 'the removed member is not marked removed' };
   if (carolResult.newState.groupContext.epoch !== carolState.groupContext.epoch)
     return { reason: 'the removed member moved to the next epoch' };
+
+  // A GroupContextExtensions commit needs a path too, encrypted under the provisional group
+  // context (with the new extensions, RFC 9420 §12.4.2), which the other member decrypts.
+  const data = new TextEncoder().encode('ghostproof-self-check');
+  const settings = await mls.createCommit({
+    context,
+    state: remove.newState,
+    extraProposals: [
+      {
+        proposalType: mls.defaultProposalTypes.group_context_extensions,
+        groupContextExtensions: {
+          extensions: [mls.makeCustomExtension({ extensionType: CHECK_EXTENSION, extensionData: data })],
+        },
+      },
+    ],
+    wireAsPublicMessage: true,
+  });
+  const settingsWire = mls.decode(mls.mlsMessageDecoder, mls.encode(mls.mlsMessageEncoder, settings.commit));
+  if (!settingsWire || settingsWire.wireformat !== mls.wireformats.mls_public_message)
+    return { reason: 'unreadable commit' };
+  const settingsFramed = settingsWire.publicMessage.content;
+  if (!('commit' in settingsFramed)) return { reason: 'not a commit' };
+  if (settingsFramed.commit.path === undefined)
+    return { reason: 'a GroupContextExtensions commit carries no update path' };
+  let settingsResult;
+  try {
+    settingsResult = await mls.processMessage({
+      context,
+      state: bobResult.newState,
+      message: settings.commit,
+    });
+  } catch (cause) {
+    return { reason: 'a GroupContextExtensions commit with a path cannot be processed', cause };
+  }
+  if (
+    settingsResult.kind !== 'newState' ||
+    !constantTimeEqual(
+      settingsResult.newState.keySchedule.epochAuthenticator,
+      settings.newState.keySchedule.epochAuthenticator,
+    )
+  ) {
+    return { reason: 'a GroupContextExtensions commit leads the other member to another epoch' };
+  }
   return undefined;
 }

@@ -11,9 +11,13 @@ import { checkMlsConformance, ProtocolError } from '@ghostproof/protocol';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const register = fileURLToPath(new URL('./helpers/unpatched-mls-register.mjs', import.meta.url));
+const registerFirstPatch = fileURLToPath(new URL('./helpers/first-patch-mls-register.mjs', import.meta.url));
 
-/** Opens a ProtocolClient in a fresh process, optionally on the unpatched library. */
-function openClientInProcess(onUnpatched: boolean) {
+/**
+ * Opens a ProtocolClient in a fresh process: on the library as installed, on the unpatched
+ * library (`true`), or with other module hooks registered.
+ */
+function openClientInProcess(onUnpatched: boolean | string) {
   const script = `
     import { createAccount, MemoryProtocolStore, ProtocolClient, VerifiedListDirectory } from '@ghostproof/protocol';
     const { device } = await createAccount('alice');
@@ -22,11 +26,19 @@ function openClientInProcess(onUnpatched: boolean) {
       console.log('opened');
     } catch (error) {
       console.log('refused:' + error.code);
+      console.error(error.message);
       process.exitCode = 3;
     }`;
   return spawnSync(
     process.execPath,
-    ['--import', 'tsx', ...(onUnpatched ? ['--import', register] : []), '--input-type=module', '-e', script],
+    [
+      '--import',
+      'tsx',
+      ...(onUnpatched === false ? [] : ['--import', onUnpatched === true ? register : onUnpatched]),
+      '--input-type=module',
+      '-e',
+      script,
+    ],
     { cwd: root, encoding: 'utf8', timeout: 60_000 },
   );
 }
@@ -52,5 +64,12 @@ describe('the MLS library self-check', () => {
     const opened = openClientInProcess(false);
     assert.equal(opened.stdout.trim(), 'opened', opened.stderr);
     assert.equal(opened.status, 0);
+  });
+
+  it('an install with only the earlier patch (GroupContextExtensions paths under the old context) fails to open', () => {
+    const refused = openClientInProcess(registerFirstPatch);
+    assert.equal(refused.stdout.trim(), 'refused:nonconforming-mls', refused.stderr);
+    assert.equal(refused.status, 3);
+    assert.match(refused.stderr, /a GroupContextExtensions commit with a path cannot be processed/);
   });
 });

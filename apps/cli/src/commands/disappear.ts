@@ -3,9 +3,13 @@
 // the profile's database (and its write-ahead log) by the next ghostproof command that runs
 // after the timer, or at once while `chat` or `receive --wait` runs.
 import { defineCommand } from '../cli/define.js';
+import { CliError } from '../cli/errors.js';
 import { UsageError } from '../config/usage-error.js';
 import { conversationToSend, describeConversation } from '../session/names.js';
 import { withOnlineSession } from '../session/session.js';
+import { formatDuration } from '../ui/format.js';
+
+export { formatDuration };
 
 const unitSeconds: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 const MAX_SECONDS = 365 * 86_400;
@@ -20,28 +24,16 @@ export function parseDuration(raw: string): number {
   return seconds;
 }
 
-export function formatDuration(seconds: number): string {
-  if (seconds === 0) return 'off';
-  for (const [unit, size] of [
-    ['w', 604_800],
-    ['d', 86_400],
-    ['h', 3600],
-    ['m', 60],
-  ] as const) {
-    if (seconds % size === 0) return `${seconds / size}${unit}`;
-  }
-  return `${seconds}s`;
-}
-
 export const disappear = defineCommand({
   name: 'disappear',
   summary: 'set the disappearing-message timer of a conversation',
   usage: 'disappear <user|conversation> <duration|off>',
   description: [
     'Messages sent from now on disappear <duration> after they are sent (30s, 5m, 1h, 1d, 2w),',
-    'on every member’s device; "off" stops it. A message is deleted from the profile',
-    '(database and write-ahead log) by the next ghostproof command after its time, or at once',
-    'while chat or receive --wait is running.',
+    'on every member’s device, members added later included; "off" stops it. In a group only',
+    'an admin can set it. A message is deleted from the profile (database and write-ahead',
+    'log) by the next ghostproof command after its time, or at once while chat or receive',
+    '--wait is running.',
   ].join('\n'),
   minArgs: 2,
   maxArgs: 2,
@@ -49,8 +41,18 @@ export const disappear = defineCommand({
     const seconds = parseDuration(args[1]!);
     await withOnlineSession(settings, out, async ({ messenger }) => {
       const info = await conversationToSend(messenger, args[0]!);
-      await messenger.setDisappearing(info.id, seconds);
       const all = await messenger.listConversations();
+      const current = await messenger.settings(info.id);
+      if (
+        info.kind === 'group' &&
+        current.admins.length > 0 &&
+        !current.admins.includes(messenger.username)
+      ) {
+        throw new CliError(
+          `only an admin of ${describeConversation(info, all)} can set its timer (${current.admins.join(', ')})`,
+        );
+      }
+      await messenger.setDisappearing(info.id, seconds);
       out.result(
         { conversation: info.id, seconds },
         seconds === 0

@@ -145,6 +145,42 @@ const members: CommandSpec = {
   },
 };
 
+const admins: CommandSpec = {
+  name: 'admins',
+  summary: 'set who the admins of a group are',
+  usage: 'group admins <conversation> <user...>',
+  description: [
+    'Replaces the group’s admin list with the given members (include yourself to stay one).',
+    'Only an admin can; admins alone change the admin list and the disappearing timer. The',
+    'list is part of the group’s signed state: every member, and everyone added later, holds',
+    'the same one.',
+  ].join('\n'),
+  minArgs: 2,
+  maxArgs: 65,
+  async run({ settings, out, args }) {
+    const [ref, ...users] = args as [string, ...string[]];
+    const usernames = [...new Set(users.map(usernameArgument))].sort();
+    await withOnlineSession(settings, out, async ({ messenger }) => {
+      const info = await activeGroup(messenger, ref);
+      const all = await messenger.listConversations();
+      const current = await messenger.settings(info.id);
+      if (current.admins.length > 0 && !current.admins.includes(messenger.username)) {
+        throw new CliError(
+          `only an admin of ${describeConversation(info, all)} can change its admins (${current.admins.join(', ')})`,
+        );
+      }
+      const members = new Set((await messenger.members(info.id)).map((m) => m.username));
+      const strangers = usernames.filter((u) => !members.has(u) && !current.admins.includes(u));
+      if (strangers.length > 0) throw new CliError(`not a member: ${strangers.join(', ')}`);
+      await messenger.setAdmins(info.id, usernames);
+      out.result(
+        { conversation: info.id, admins: usernames },
+        `Admins of ${describeConversation(info, all)}: ${usernames.join(', ')}`,
+      );
+    });
+  },
+};
+
 const leave: CommandSpec = {
   name: 'leave',
   summary: 'leave a group',
@@ -164,7 +200,7 @@ const leave: CommandSpec = {
 
 export const group = defineGroup({
   name: 'group',
-  summary: 'create groups; add, remove and list members; leave',
+  summary: 'create groups; add, remove and list members; set admins; leave',
   description: 'Group conversations. <conversation> is a prefix of the group’s id (as printed by create).',
-  subcommands: [create, add, remove, members, leave],
+  subcommands: [create, add, remove, members, admins, leave],
 });

@@ -12,6 +12,19 @@ export function formatTime(ms: number, now = Date.now()): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${time}`;
 }
 
+export function formatDuration(seconds: number): string {
+  if (seconds === 0) return 'off';
+  for (const [unit, size] of [
+    ['w', 604_800],
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
+    if (seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}
+
 export function describeRosterEvent(event: RosterEvent): string {
   switch (event.kind) {
     case 'member-added':
@@ -26,6 +39,19 @@ export function describeRosterEvent(event: RosterEvent): string {
       return `${event.username}'s device ${event.deviceId} was removed`;
     case 'you-were-removed':
       return `${event.by.username} removed you`;
+    case 'settings-changed': {
+      const changes = [
+        ...(event.admins ? [`set the admins to ${event.admins.join(', ')}`] : []),
+        ...(event.disappearingSeconds === undefined
+          ? []
+          : [
+              event.disappearingSeconds === 0
+                ? 'turned disappearing messages off'
+                : `set messages to disappear after ${formatDuration(event.disappearingSeconds)}`,
+            ]),
+      ];
+      return `${event.by.username} ${changes.join(' and ')}`;
+    }
   }
 }
 

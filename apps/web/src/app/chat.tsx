@@ -128,6 +128,8 @@ export function Chat({ model, id }: { model: Model; id: string }) {
             Disappearing messages{' '}
             <select
               value={info.disappearingSeconds}
+              // In a group only an admin sets the timer (members would refuse anyone else's).
+              disabled={group && info.admins.length > 0 && !info.admins.includes(model.username)}
               onChange={(ev) => void act(() => m.setDisappearing(id, Number(ev.target.value)))}
             >
               {disappearingChoices.map((c) => (

@@ -76,6 +76,16 @@ export function Members(props: {
                   Safety number
                 </button>
               )}
+              {group && active && admin && !me && !info.admins.includes(member.username) && (
+                <button
+                  type="button"
+                  disabled={busy}
+                  onClick={() => void act(() => m.setAdmins(info.id, [...info.admins, member.username]))}
+                  aria-label={`Make ${member.username} an admin`}
+                >
+                  Make admin
+                </button>
+              )}
               {group && active && admin && !me && (
                 <button
                   type="button"

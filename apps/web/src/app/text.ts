@@ -26,7 +26,26 @@ export function rosterText(event: RosterEvent): string {
       return `${event.by.username} removed device ${event.deviceId} of ${event.username}`;
     case 'you-were-removed':
       return `${event.by.username} removed you`;
+    case 'settings-changed': {
+      const changes = [
+        ...(event.admins ? [`set the admins to ${event.admins.join(', ')}`] : []),
+        ...(event.disappearingSeconds === undefined
+          ? []
+          : [
+              event.disappearingSeconds === 0
+                ? 'turned disappearing messages off'
+                : `set messages to disappear after ${durationText(event.disappearingSeconds)}`,
+            ]),
+      ];
+      return `${event.by.username} ${changes.join(' and ')}`;
+    }
   }
+}
+
+/** "5 minutes": a timer's choice label where there is one, else seconds. */
+function durationText(seconds: number): string {
+  const choice = disappearingChoices.find((c) => c.seconds === seconds);
+  return choice ? choice.label.toLowerCase() : `${seconds} seconds`;
 }
 
 const devices = (list: readonly { username: string; deviceId: number }[]) =>

@@ -107,6 +107,51 @@ export async function startStatic(root: string): Promise<{ url: string; close():
   };
 }
 
+/**
+ * Serves a directory of test pages and, on the same origin, forwards every other request and
+ * the WebSocket to a real server: a page's own Messenger talks to it as the web client does.
+ * `serverUrl` is the server itself, for Node clients.
+ */
+export async function startPagesWithServer(
+  root: string,
+): Promise<{ url: string; serverUrl: string; close(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ghostproof-pages-test-'));
+  const server = await createServer({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    log: { level: 'silent' },
+    rates: { registrationsPerAddress: { limit: 1000, windowMs: 3_600_000 } },
+    // New accounts become visible to lookups at the next epoch: keep epochs short in tests.
+    kt: { epochIntervalMs: 50 },
+  });
+  const { url: serverUrl } = await server.listen();
+  const backend = new URL(serverUrl);
+  const sockets = new Set<{ destroy(): void }>();
+  const front: Server = createHttpServer((req, res) => {
+    const file = staticFile(root, new URL(req.url ?? '/', 'http://pages').pathname);
+    if (req.method === 'GET' && file && !req.url?.startsWith('/v1/')) serveFile(req, res, file);
+    else forwardRequest(backend, req, res);
+  });
+  front.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pair = forwardUpgrade(backend, req, socket, head);
+    sockets.add(pair);
+    socket.on('close', () => sockets.delete(pair));
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(front.address() as AddressInfo).port}`,
+    serverUrl,
+    async close() {
+      for (const pair of [...sockets]) pair.destroy();
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function startStack(webRoot: string): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ghostproof-web-test-'));
   const server = await createServer({

@@ -340,6 +340,15 @@ export class IndexedDbClientStore implements ClientStore {
     return this.all<StoredMessage>('message', conversationId);
   }
   async deleteExpiredMessages(now: number) {
+    // The Messenger asks every second: look first, and write only when something is due.
+    const due = await request(
+      this.db
+        .transaction(RECORDS, 'readonly')
+        .objectStore(RECORDS)
+        .index('by-expiry')
+        .count(IDBKeyRange.bound(0, now, true, false)),
+    );
+    if (due === 0) return 0;
     const tx = this.db.transaction(RECORDS, 'readwrite', { durability: 'strict' });
     const index = tx.objectStore(RECORDS).index('by-expiry');
     // expires_at > 0 (0 means never) and <= now.

@@ -90,3 +90,11 @@ export function recordWith(
   writer.u32(welcome.length).bytes(welcome);
   return writer.finish();
 }
+
+/**
+ * The conversation's saved record with its MLS state replaced by `state` (no pending commit):
+ * for tests that need a group as an earlier release made it.
+ */
+export function recordWithRawState(conversation: Conversation, state: ClientState): Uint8Array {
+  return recordWith(conversation, { state });
+}
