@@ -22,11 +22,15 @@ export type Fetch = typeof fetch;
 
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
+/** An API call (not an attachment transfer) that has not completed by then fails as offline. */
+export const API_CALL_TIMEOUT_MS = 30_000;
+
 export class HttpApi {
   constructor(
     readonly baseUrl: string,
     // Called through a closure: browsers refuse `fetch` invoked with another `this`.
     private readonly fetchImpl: Fetch = (input, init) => fetch(input, init),
+    private readonly callTimeoutMs = API_CALL_TIMEOUT_MS,
   ) {}
 
   url(path: string): string {
@@ -34,12 +38,15 @@ export class HttpApi {
   }
 
   private async fail(response: Response): Promise<never> {
-    const body = new Uint8Array(await response.arrayBuffer());
+    this.failWith(response.status, new Uint8Array(await response.arrayBuffer()));
+  }
+
+  private failWith(status: number, body: Uint8Array): never {
     try {
       throw errorFromBody(fromBinary(ErrorBodySchema, body));
     } catch (err) {
       if (err instanceof ApiError) throw err;
-      throw new ApiError('internal', `server answered ${response.status}`);
+      throw new ApiError('internal', `server answered ${status}`);
     }
   }
 
@@ -69,13 +76,23 @@ export class HttpApi {
       );
       headers['content-type'] = PROTOBUF_CONTENT_TYPE;
     }
+    // A server that answers slowly or dribbles its body must not hold a caller (a delivery
+    // waiting for a key transparency proof) forever: the whole call, body included, is bounded.
+    const signal = AbortSignal.timeout(this.callTimeoutMs);
     const response = await this.send(pathFor(route, options.params), {
       method: route.method,
       headers,
+      signal,
       ...(body ? { body: body as BodyInit } : {}),
     });
-    if (!response.ok) await this.fail(response);
-    return decodeResponse(route.response, new Uint8Array(await response.arrayBuffer()), MAX_RESPONSE_BYTES);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await response.arrayBuffer());
+    } catch (cause) {
+      throw new ClientError('offline', 'the answer was cut off', { cause });
+    }
+    if (!response.ok) this.failWith(response.status, bytes);
+    return decodeResponse(route.response, bytes, MAX_RESPONSE_BYTES);
   }
 
   /** Streams an encrypted blob up, reporting progress as the body is read. */

@@ -6,7 +6,6 @@
 import type { ServerInfoSchema } from '@ghostproof/api';
 import {
   ApiError,
-  apiErrorTable,
   readMlsMessageHeader,
   routes,
   signInSignatureInput,
@@ -69,7 +68,7 @@ export const EXPIRY_SWEEP_MS = 1000;
 export type Alarm =
   | KtAlarm
   | {
-      readonly kind: 'invalid-commit' | 'fork' | 'gap' | 'tampered' | 'replay';
+      readonly kind: 'invalid-commit' | 'fork' | 'gap' | 'tampered' | 'replay' | 'too-far-ahead';
       readonly conversationId: string;
     }
   | { readonly kind: 'rejected-credential'; readonly conversationId: string }
@@ -78,6 +77,17 @@ export type Alarm =
    * group of their own) or one older than the conversation it left (replayed): refused.
    */
   | { readonly kind: 'conflicting-welcome'; readonly conversationId: string }
+  /**
+   * A conversation announced as the replacement of one that could not continue holds
+   * accounts that are not on this device's roster of the old one (say, someone removed in
+   * the commit the resetter could not process): it is not linked as the replacement.
+   */
+  | {
+      readonly kind: 'reset-with-newcomers';
+      readonly conversationId: string;
+      readonly previousConversationId: string;
+      readonly newcomers: readonly string[];
+    }
   | {
       readonly kind: 'routing-mismatch';
       readonly conversationId: string;
@@ -147,6 +157,8 @@ export interface UnsafeTestingDisabledDefences {
   readonly transientLookupRetry?: boolean;
   /** A Welcome for a conversation already held replaces it (the protocol's unsafeTestingAcceptConflictingWelcomes). */
   readonly conflictingWelcomeCheck?: boolean;
+  /** A conversation announced as a replacement is linked whoever is in it, as before. */
+  readonly resetRosterCheck?: boolean;
   /**
    * The admin list as before it was in the MLS group context: this device's own view, set by
    * `groupAdmins` content messages, the first sender winning while the view is empty (a
@@ -284,7 +296,7 @@ export class Messenger {
         // commit or Welcome that needed it is retried rather than judged.
         lookup: (username) =>
           this.directory.lookup(username).catch((error: unknown) => {
-            if (!this.disabled.transientLookupRetry && isTransient(error)) {
+            if (!this.disabled.transientLookupRetry && !isVerdict(error)) {
               throw new ProtocolError('directory-unavailable', 'the directory cannot answer now', {
                 cause: error,
               });
@@ -387,16 +399,19 @@ export class Messenger {
   }
 
   private async onOnline(): Promise<void> {
+    // Each step is retried on the next connection if it fails, and a failing one does not
+    // skip the others: a server answering 503 to monitoring must not also skip the heal,
+    // the weekly self-update or the routing check.
     try {
       await this.directory.checkKeys();
       await this.directory.monitorOwnAccount(this.identity.username);
       await this.flushOutbox();
-      await this.replenishKeyPackages();
-      await this.healUpdatePaths();
-      await this.selfUpdateDue();
     } catch {
       // Retried on the next connection.
     }
+    await this.replenishKeyPackages().catch(() => undefined);
+    await this.healUpdatePaths().catch(() => undefined);
+    await this.selfUpdateDue().catch(() => undefined);
     // The server's routing lists, checked on every connect, not only after roster changes.
     await this.checkAllRoutingLists().catch(() => undefined);
   }
@@ -409,34 +424,58 @@ export class Messenger {
    * in the store and retried on the next connection.
    */
   private async healUpdatePaths(): Promise<void> {
-    const saved = await this.options.store.getSetting(HEAL_SETTING);
-    let remaining: string[];
-    if (!saved) {
-      remaining = (await this.options.store.listConversationInfos())
-        .filter((info) => info.status === 'active')
-        .map((info) => info.id);
-    } else {
-      remaining = JSON.parse(new TextDecoder().decode(saved)) as string[];
-      if (remaining.length === 0) return;
-    }
+    const remaining = await this.conversationsToHeal();
+    if (remaining.length === 0) return;
     const failed: string[] = [];
     for (const id of remaining) {
-      const info = await this.options.store.getConversationInfo(id);
-      const conversation = await this.mls(id).catch(() => undefined);
-      if (info?.status !== 'active' || !conversation?.active) continue;
       try {
-        await this.selfUpdate(id);
+        await this.healConversation(id);
       } catch {
         failed.push(id);
       }
     }
-    await this.options.store.putSetting(HEAL_SETTING, new TextEncoder().encode(JSON.stringify(failed)));
+    await this.saveConversationsToHeal(failed);
+  }
+
+  /** Conversations still to heal (docs/protocol.md, "Healing groups made before the fix"). */
+  private async conversationsToHeal(): Promise<string[]> {
+    const saved = await this.options.store.getSetting(HEAL_SETTING);
+    if (saved) return JSON.parse(new TextDecoder().decode(saved)) as string[];
+    // A profile from before the fix: every conversation it may still write in.
+    return (await this.options.store.listConversationInfos())
+      .filter((info) => info.status === 'active' || info.status === 'request')
+      .map((info) => info.id);
+  }
+
+  private async saveConversationsToHeal(ids: readonly string[]): Promise<void> {
+    await this.options.store.putSetting(HEAL_SETTING, new TextEncoder().encode(JSON.stringify(ids)));
+  }
+
+  /**
+   * One commit with a fresh update path in a conversation made under the old rule. A commit
+   * still pending from before is landed first (it may be an add without a path), so that the
+   * heal itself is always a commit prepared now, with a path.
+   */
+  private async healConversation(id: string): Promise<void> {
+    const conversation = await this.mls(id).catch(() => undefined);
+    if (!conversation?.active) return;
+    if (conversation.pendingCommit) await this.selfUpdate(id);
+    await this.selfUpdate(id);
+  }
+
+  /** Before anything is encrypted in a conversation still to heal, it is healed. */
+  private async healBeforeSending(id: string): Promise<void> {
+    const remaining = await this.conversationsToHeal();
+    if (!remaining.includes(id)) return;
+    await this.healConversation(id);
+    await this.saveConversationsToHeal((await this.conversationsToHeal()).filter((other) => other !== id));
   }
 
   private async checkAllRoutingLists(): Promise<void> {
     for (const info of await this.options.store.listConversationInfos()) {
-      if (info.status !== 'active') continue;
-      await this.checkRoutingList(info.id);
+      if (info.status !== 'active' && info.status !== 'request') continue;
+      // One conversation's failure (offline: retried on the next connect) stops no other.
+      await this.checkRoutingList(info.id).catch(() => undefined);
     }
   }
 
@@ -854,7 +893,14 @@ export class Messenger {
   private async waitForEpochAfter(conversation: Conversation, epoch: bigint, ms = 10_000): Promise<void> {
     const deadline = Date.now() + ms;
     while (conversation.epoch <= epoch && Date.now() < deadline) {
-      await this.deliveryQueue;
+      // The queue may be waiting on something itself (a delivery retried, or this very call
+      // made from inside it): the deadline holds either way.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.deliveryQueue,
+        new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+      ]);
+      clearTimeout(timer);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -872,29 +918,45 @@ export class Messenger {
     if (this.disabled.routingCheck) return;
     const mls = conversation ?? (await this.mls(id));
     if (!mls.active) return;
-    let result = await this.conn.request({ case: 'getRoutingList', value: { groupId: mls.groupId } });
-    if (result.case !== 'routingList') return;
+    let result = await this.askRoutingList(mls);
     // An answer for another epoch: a commit is in flight, or one is withheld from this
     // device. Catch up (or let the server) and ask again; an answer that never matches this
     // member's epoch is compared with its roster all the same (a withheld commit, or a server
     // evading the check, shows as a mismatch).
-    for (let recheck = 0; recheck < ROUTING_RECHECKS && result.value.epoch !== mls.epoch; recheck++) {
-      if (result.value.epoch > mls.epoch) await this.waitForEpochAfter(mls, result.value.epoch - 1n, 5_000);
+    for (let recheck = 0; recheck < ROUTING_RECHECKS && (!result || result.epoch !== mls.epoch); recheck++) {
+      if (result && result.epoch > mls.epoch) await this.waitForEpochAfter(mls, result.epoch - 1n, 5_000);
       else await new Promise((resolve) => setTimeout(resolve, 500));
       if (!mls.active) return;
-      const again = await this.conn.request({ case: 'getRoutingList', value: { groupId: mls.groupId } });
-      if (again.case !== 'routingList') return;
-      result = again;
+      result = await this.askRoutingList(mls);
     }
+    // A server that will not say where it delivers (refusals, answers that are not a routing
+    // list) is not believed to deliver anywhere: every roster device shows as missing.
+    const members = result?.members ?? [];
     const key = (m: { username: string; deviceId: number }) => `${m.username}/${m.deviceId}`;
     const roster = new Set(mls.devices.map(key));
-    const routed = new Set(result.value.members.map(key));
-    const extra = result.value.members
+    const routed = new Set(members.map(key));
+    const extra = members
       .filter((m) => !roster.has(key(m)))
       .map((m) => ({ username: m.username, deviceId: m.deviceId }));
     const missing = mls.devices.filter((d) => !routed.has(key(d)));
     if (extra.length > 0 || missing.length > 0) {
       this.emit('alarm', { kind: 'routing-mismatch', conversationId: id, extra, missing });
+    }
+  }
+
+  /**
+   * The server's routing list for the conversation, or undefined when the server refuses or
+   * answers something else. Offline throws (the check is retried on the next connect).
+   */
+  private async askRoutingList(
+    mls: Conversation,
+  ): Promise<{ epoch: bigint; members: readonly { username: string; deviceId: number }[] } | undefined> {
+    try {
+      const result = await this.conn.request({ case: 'getRoutingList', value: { groupId: mls.groupId } });
+      return result.case === 'routingList' ? result.value : undefined;
+    } catch (error) {
+      if (ApiError.is(error)) return undefined;
+      throw error;
     }
   }
 
@@ -908,6 +970,7 @@ export class Messenger {
   ): Promise<string> {
     const info = await this.conversationInfo(id);
     if (info.status !== 'active') throw new ClientError('unknown-conversation', 'conversation is not active');
+    await this.healBeforeSending(id);
     const conversation = await this.mls(id);
     for (const member of conversation.members) {
       const contact = await this.options.store.getContact(member.username);
@@ -1326,17 +1389,7 @@ export class Messenger {
     } catch (err) {
       if (ProtocolError.is(err, 'directory-unavailable')) throw err; // Retried, never an alarm.
       if (err instanceof ProtocolError) {
-        const kind =
-          err.code === 'unknown-credential'
-            ? 'rejected-credential'
-            : err.code === 'invalid-commit' ||
-                err.code === 'fork' ||
-                err.code === 'gap' ||
-                err.code === 'replay'
-              ? err.code
-              : err.code === 'tampered'
-                ? 'tampered'
-                : undefined;
+        const kind = ALARM_OF_PROTOCOL_ERROR[err.code];
         if (kind) this.emit('alarm', { kind, conversationId: id });
         if (err.code === 'invalid-commit') await this.resetGroup(id).catch(() => undefined);
         return;
@@ -1487,6 +1540,23 @@ export class Messenger {
         if (!previous || previousId === id) return;
         const previousMembers = await this.members(previousId).catch(() => []);
         if (!previousMembers.some((m) => m.username === sender.username)) return;
+        // A replacement brings nobody in: anyone on it who is not on this device's roster of
+        // the old conversation (someone removed in a commit the resetter never processed, or a
+        // ghost) means it is not the same conversation. It stays a separate one, not linked.
+        const before = new Set(previousMembers.map((m) => m.username));
+        const newcomers = (await this.members(id)).filter((m) => !before.has(m.username));
+        if (newcomers.length > 0 && !this.disabled.resetRosterCheck) {
+          this.emit('alarm', {
+            kind: 'reset-with-newcomers',
+            conversationId: id,
+            previousConversationId: previousId,
+            newcomers: newcomers.map((m) => m.username),
+          });
+          // Nothing is written there until the person accepts it, knowing who is in it.
+          if (info.status === 'active')
+            await this.options.store.putConversationInfo({ ...info, status: 'request' });
+          return;
+        }
         await this.options.store.putConversationInfo({ ...previous, status: 'left', replacedBy: id });
         if (previous.status === 'active' && info.status === 'request') {
           await this.options.store.putConversationInfo({ ...info, status: 'active', name: previous.name });
@@ -1535,17 +1605,36 @@ export class Messenger {
   }
 }
 
+/** The alarm a person sees for a message or commit the protocol refused (none: not an attack). */
+const ALARM_OF_PROTOCOL_ERROR: Partial<
+  Record<
+    ProtocolError['code'],
+    'rejected-credential' | 'invalid-commit' | 'fork' | 'gap' | 'replay' | 'too-far-ahead' | 'tampered'
+  >
+> = {
+  'unknown-credential': 'rejected-credential',
+  'invalid-commit': 'invalid-commit',
+  fork: 'fork',
+  gap: 'gap',
+  replay: 'replay',
+  'too-far-ahead': 'too-far-ahead',
+  tampered: 'tampered',
+};
+
 /** A server answer that says "later", not "no": the request is resent unchanged. */
 function isRetryable(err: unknown): err is ApiError {
   return ApiError.is(err, 'rate-limited') || ApiError.is(err, 'unavailable');
 }
 
 /**
- * A failure that says nothing about what was asked: the network, or a server answer the API
- * marks retryable (rate limited, unavailable, an internal error). Never evidence of an attack.
+ * A lookup failure that decides something about the credential: key transparency proved
+ * the server wrong (a proof that does not verify, a list its owner never signed, a view
+ * older than one already verified), which the directory alarms as it throws. Anything else
+ * (the network, a retryable answer, a connection cut mid-body, a refusal, an answer that
+ * does not decode) says nothing about the credential and is retried, never judged.
  */
-function isTransient(err: unknown): boolean {
-  return ClientError.is(err, 'offline') || (ApiError.is(err) && apiErrorTable[err.code].retryable);
+function isVerdict(err: unknown): boolean {
+  return ClientError.is(err, 'identity-changed');
 }
 
 /** The stored form of a text or attachment message, sent or received. */

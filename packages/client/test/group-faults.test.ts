@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { ApiError, DeliveryKind, ErrorBodySchema } from '@ghostproof/api';
+import { MemoryClientStore, Messenger } from '@ghostproof/client';
+import { nodeWebSocket } from '@ghostproof/client/node';
+import type { Conversation } from '@ghostproof/protocol';
 import { MaliciousServer } from './harness/malicious-server.js';
 import { eventually, Person } from './harness/people.js';
 
@@ -290,4 +293,151 @@ describe('a message the server withholds inside an epoch', () => {
       });
     });
   }
+});
+
+describe('faults the review found', () => {
+  for (const defence of [true, false]) {
+    const title = defence
+      ? 'a lookup answer cut off mid-body is retried, not judged'
+      : 'taken as a verdict (negative control): the cut-off answer resets the group and loses the commit';
+    it(title, async () => {
+      await withServer(async (harness, people) => {
+        const alice = await Person.register(harness, 'alice');
+        const carol = await Person.register(harness, 'carol');
+        people.push(alice, carol);
+        let cut = 0;
+        let armed = false;
+        const store = new MemoryClientStore();
+        const bob = await Messenger.register(
+          {
+            serverUrl: await harness.endpoint('bob'),
+            store,
+            createSocket: nodeWebSocket,
+            ...(defence ? {} : { unsafeTestingDisableDefences: { transientLookupRetry: true } }),
+            // The connection breaks while bob's app reads the proof for carol, once.
+            fetch: async (input, init) => {
+              if (
+                armed &&
+                cut === 0 &&
+                (input instanceof Request ? input.url : input.toString()).includes('/v1/kt/lookup/carol')
+              ) {
+                cut++;
+                const body = new ReadableStream<Uint8Array>({
+                  start(controller) {
+                    controller.enqueue(new Uint8Array([0x0a, 0x80, 0x01]));
+                    controller.error(new TypeError('terminated'));
+                  },
+                });
+                return new Response(body, {
+                  status: 200,
+                  headers: { 'content-type': 'application/x-protobuf' },
+                });
+              }
+              return fetch(input, init);
+            },
+          },
+          'bob',
+        );
+        const alarms: string[] = [];
+        bob.on('alarm', (a) => alarms.push(a.kind));
+        await bob.connect();
+        try {
+          const id = await alice.messenger.createGroup('team', ['bob']);
+          await eventually(async () => (await bob.conversationInfo(id).catch(() => undefined)) ?? undefined);
+          await bob.accept(id);
+          await bob.idle();
+          armed = true;
+          await alice.messenger.addMembers(id, ['carol']);
+          if (defence) {
+            await eventually(async () =>
+              (await bob.members(id)).some((m) => m.username === 'carol') ? true : undefined,
+            );
+            await bob.idle();
+            assert.equal(cut, 1);
+            assert.deepEqual(alarms, []);
+            assert.equal((await bob.conversationInfo(id)).status, 'active');
+          } else {
+            await eventually(() => (alarms.includes('invalid-commit') ? true : undefined));
+            assert.equal(cut, 1);
+            assert.deepEqual((await bob.members(id)).map((m) => m.username).sort(), ['alice', 'bob']);
+          }
+        } finally {
+          await bob.close();
+        }
+      });
+    });
+  }
+
+  it('monitoring answered with 503 does not skip the heal', async () => {
+    await withServer(async (harness, people) => {
+      const alice = await Person.register(harness, 'alice');
+      const bob = await Person.register(harness, 'bob');
+      people.push(alice, bob);
+      const id = await alice.messenger.createGroup('team', ['bob']);
+      await eventually(
+        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+      );
+      await bob.messenger.accept(id);
+      await bob.messenger.idle();
+      let refused = 0;
+      harness.onHttp((request) => {
+        if (request.viewer !== 'alice' || request.route.name !== 'ktMonitor') return undefined;
+        refused++;
+        return { error: new ApiError('unavailable', 'busy') };
+      });
+      const before = await bob.messenger.groupCode(id);
+      (alice.store as unknown as { settings: Map<string, Uint8Array> }).settings.delete(
+        'mls-update-path-heal',
+      );
+      await alice.restart();
+      await eventually(async () => ((await bob.messenger.groupCode(id)) !== before ? true : undefined));
+      assert.ok(refused > 0, 'monitoring was refused');
+      const healed = (alice.store as unknown as { settings: Map<string, Uint8Array> }).settings.get(
+        'mls-update-path-heal',
+      );
+      assert.equal(new TextDecoder().decode(healed), '[]');
+    });
+  });
+
+  it('a commit left pending from before is landed first, and the heal is still a commit with a path', async () => {
+    await withServer(async (harness, people) => {
+      const alice = await Person.register(harness, 'alice');
+      const bob = await Person.register(harness, 'bob');
+      const carol = await Person.register(harness, 'carol');
+      people.push(alice, bob, carol);
+      const id = await alice.messenger.createGroup('team', ['bob']);
+      await eventually(
+        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+      );
+      await bob.messenger.accept(id);
+      await bob.messenger.idle();
+      // alice's add does not land (the server is busy): it stays pending, without a path.
+      const stop = harness.onClientFrame((frame, on) => {
+        if (on.viewer !== 'alice' || frame.body.case !== 'sendCommit') return undefined;
+        return {
+          answer: { case: 'error', value: create(ErrorBodySchema, { code: 'unavailable', message: 'busy' }) },
+        };
+      });
+      await assert.rejects(alice.messenger.addMembers(id, ['carol']));
+      stop();
+      const leafKey = async () => {
+        const conversation = await (
+          bob.messenger as unknown as { mls(id: string): Promise<Conversation> }
+        ).mls(id);
+        const tree = (
+          conversation as unknown as { state: { ratchetTree: { leaf: { hpkePublicKey: Uint8Array } }[] } }
+        ).state.ratchetTree;
+        return Buffer.from(tree[0]!.leaf.hpkePublicKey).toString('hex');
+      };
+      const before = await leafKey();
+      (alice.store as unknown as { settings: Map<string, Uint8Array> }).settings.delete(
+        'mls-update-path-heal',
+      );
+      await alice.restart();
+      await eventually(async () => ((await usernames(bob, id)).includes('carol') ? true : undefined));
+      await eventually(async () => ((await leafKey()) !== before ? true : undefined));
+      await bob.messenger.idle();
+      assert.deepEqual(bob.alarms, []);
+    });
+  });
 });

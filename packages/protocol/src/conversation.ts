@@ -369,6 +369,13 @@ function classifyMlsFailure(err: unknown, handshake: boolean): ProtocolError {
   return new ProtocolError('tampered', 'message failed authentication', { cause: err });
 }
 
+/** The proposal types a Ghostproof commit may cover: anything else is refused. */
+const USED_PROPOSAL_TYPES: ReadonlySet<number> = new Set([
+  defaultProposalTypes.add,
+  defaultProposalTypes.remove,
+  defaultProposalTypes.group_context_extensions,
+]);
+
 export class Conversation {
   private pending: PendingState | undefined;
 
@@ -988,8 +995,18 @@ export class Conversation {
       }
       return { kind: 'duplicate' };
     }
-    if (this.state.groupActiveState.kind !== 'active')
+    if (this.state.groupActiveState.kind !== 'active') {
+      // A removed member stays in the epoch its removal ended: another commit for that epoch
+      // is a fork (the server showed it a removal the others did not see), not silence.
+      if (header.contentType === contentTypes.commit && header.epoch === this.epoch && !ignoreForksAndGaps) {
+        const seen = this.meta.commits.find(([e]) => e === header.epoch.toString());
+        if (seen && seen[1] !== hex(await sha256(bytes))) {
+          throw new ProtocolError('fork', 'a different commit for the epoch that removed this member');
+        }
+        if (seen) return { kind: 'duplicate' };
+      }
       throw new ProtocolError('not-a-member', 'not in the conversation');
+    }
 
     const before = this.state;
     let committer: number | undefined;
@@ -1047,11 +1064,16 @@ export class Conversation {
         const at = { current: this.epoch, leaf: leafIndex, sender, now: this.env.clock() };
         noteReceived(this.missingRecord, { ...at, epoch: header.epoch, generation });
         if (content.previousEpoch) {
+          const stated = content.previousEpoch.epoch;
+          const tree = result.newState.historicalReceiverData.get(stated)?.ratchetTree;
           noteStatement(this.missingRecord, {
             ...at,
-            epoch: content.previousEpoch.epoch,
+            epoch: stated,
             messageEpoch: header.epoch,
             sent: content.previousEpoch.sent,
+            leafHolder: tree
+              ? (leavesOf(tree).find((l) => l.leafIndex === leafIndex)?.address ?? null)
+              : undefined,
           });
         }
       }
@@ -1190,7 +1212,9 @@ export class Conversation {
       if (
         proposal.proposalType === defaultProposalTypes.external_init ||
         proposal.proposalType === defaultProposalTypes.reinit ||
-        proposal.proposalType === defaultProposalTypes.psk
+        proposal.proposalType === defaultProposalTypes.psk ||
+        // Updates travel as commit paths, and no custom proposal type is defined.
+        !USED_PROPOSAL_TYPES.has(proposal.proposalType)
       ) {
         return 'proposal type not used by Ghostproof';
       }

@@ -12,8 +12,11 @@ import type { DeviceAddress } from './credential.js';
 export const MISSING_AFTER_MS = 60_000;
 /** Statements about epochs further back than this are not tracked (nor checked). */
 const TRACKED_EPOCHS = 8n;
-/** At most this many missing ranges are kept; the oldest reported ones go first. */
+/** At most this many missing ranges are kept, and at most PER_SENDER of one sender's. */
 const MAX_RANGES = 256;
+const PER_SENDER = 32;
+/** A statement of more messages than a ratchet may skip is taken as that many. */
+const MAX_STATED = 1000;
 
 interface MissingRange {
   epoch: string;
@@ -37,6 +40,8 @@ export interface MissingMessagesRecord {
   /** `${epoch}:${leaf}` → one past the highest generation received. */
   next: [string, number][];
   ranges: MissingRange[];
+  /** Unreported ranges pushed out by the bounds: reported at the next look, whatever their age. */
+  overflow?: MissingRange[];
 }
 
 export interface MissingMessages {
@@ -76,16 +81,37 @@ function tracked(record: MissingMessagesRecord, epoch: bigint, current: bigint):
   return epoch >= BigInt(record.joinedEpoch) && epoch + TRACKED_EPOCHS >= current && epoch <= current;
 }
 
+/**
+ * Keeps a new missing range within the bounds. A sender over its own quota loses its own
+ * oldest range, so one member skipping its generations cannot push another's out; past the
+ * total, reported ranges go first. An unreported range that must go is reported at once
+ * (`overflow`), never dropped silently.
+ */
 function addRange(
   record: MissingMessagesRecord,
   range: Omit<MissingRange, 'reported' | 'since'>,
   now: number,
 ): void {
   record.ranges.push({ ...range, since: now, reported: false });
+  const sameSender = (r: MissingRange) => r.username === range.username && r.deviceId === range.deviceId;
+  while (record.ranges.filter(sameSender).length > PER_SENDER)
+    evict(record, record.ranges.findIndex(sameSender));
   while (record.ranges.length > MAX_RANGES) {
     const reported = record.ranges.findIndex((r) => r.reported);
-    record.ranges.splice(reported >= 0 ? reported : 0, 1);
+    evict(record, reported >= 0 ? reported : 0);
   }
+}
+
+/** Pushed-out unreported ranges are summed per sender and epoch, so `overflow` stays small. */
+function evict(record: MissingMessagesRecord, index: number): void {
+  const [range] = record.ranges.splice(index, 1);
+  if (!range || range.reported) return;
+  const overflow = (record.overflow ??= []);
+  const same = overflow.find(
+    (o) => o.epoch === range.epoch && o.username === range.username && o.deviceId === range.deviceId,
+  );
+  if (same) same.to += range.to - range.from;
+  else overflow.push({ ...range });
 }
 
 /** A message at `generation` from `leaf` arrived: extend what was seen or fill a gap. */
@@ -147,25 +173,38 @@ export function noteStatement(
     sender: DeviceAddress;
     sent: number;
     now: number;
+    /**
+     * Who held `leaf` in `epoch` where the caller still knows (a retained epoch's tree): null
+     * for nobody; undefined when that epoch's tree is gone.
+     */
+    leafHolder?: DeviceAddress | null | undefined;
   },
 ): void {
   if (at.epoch >= at.messageEpoch || !tracked(record, at.epoch, at.current)) return;
+  // The leaf must have been the sender's in that epoch: the caller passes who held it, and a
+  // member who took over a freed leaf cannot speak for its former occupant.
+  if (at.leafHolder === null || (at.leafHolder && !sameSender(at.leafHolder, at.sender))) return;
   const key = `${at.epoch}:${at.leaf}`;
   const next = record.next.find(([k]) => k === key)?.[1] ?? 0;
-  if (at.sent <= next) return;
+  const sent = Math.min(at.sent, next + MAX_STATED);
+  if (sent <= next) return;
   addRange(
     record,
-    { epoch: at.epoch.toString(), leaf: at.leaf, ...senderFields(at.sender), from: next, to: at.sent },
+    { epoch: at.epoch.toString(), leaf: at.leaf, ...senderFields(at.sender), from: next, to: sent },
     at.now,
   );
-  setNext(record, key, at.sent, at.current);
+  setNext(record, key, sent, at.current);
 }
 
 /** Missing ranges older than MISSING_AFTER_MS and not yet reported; they are marked reported. */
 export function takeOverdue(record: MissingMessagesRecord, now: number): MissingMessages[] {
   const out: MissingMessages[] = [];
-  for (const range of record.ranges) {
-    if (range.reported || now - range.since < MISSING_AFTER_MS) continue;
+  const due = [
+    ...(record.overflow ?? []),
+    ...record.ranges.filter((r) => !r.reported && now - r.since >= MISSING_AFTER_MS),
+  ];
+  record.overflow = [];
+  for (const range of due) {
     range.reported = true;
     out.push({
       sender: { username: range.username, deviceId: range.deviceId },
@@ -174,6 +213,10 @@ export function takeOverdue(record: MissingMessagesRecord, now: number): Missing
     });
   }
   return out;
+}
+
+function sameSender(a: DeviceAddress, b: DeviceAddress): boolean {
+  return a.username === b.username && a.deviceId === b.deviceId;
 }
 
 function senderFields(sender: DeviceAddress): { username: string; deviceId: number } {

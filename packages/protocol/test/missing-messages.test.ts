@@ -84,6 +84,39 @@ for (const [suiteName, cipherSuite] of suites) {
       assert.deepEqual(await carolConv.takeMissingMessages(), []);
     });
 
+    it('a member making gaps of its own cannot push another sender’s missing message out', async () => {
+      const world = new World(cipherSuite, { clock: () => clock.now });
+      const clock = { now: Date.now() };
+      const [alice, bob, mallory] = [
+        await world.person('alice'),
+        await world.person('bob'),
+        await world.person('mallory'),
+      ];
+      const convs = await groupOf(world, alice, [bob, mallory]);
+      const [a, b, m] = ['alice/1', 'bob/1', 'mallory/1'].map((k) => convs.get(k)!);
+      const [b0, , b2] = await send(b!, 'one', 'withheld', 'three');
+      await deliver([a!], b0!);
+      await deliver([a!], b2!);
+      // mallory skips one of her own generations 300 times: more ranges than are kept.
+      for (let i = 0; i < 300; i++) {
+        await m!.encrypt(body.text('never sent'));
+        await deliver([a!], (await m!.encrypt(body.text('sent'))).message);
+      }
+      clock.now += MISSING_AFTER_MS + 1000;
+      const reported = await a!.takeMissingMessages();
+      assert.deepEqual(
+        reported.filter((r) => r.sender.username === 'bob'),
+        [{ sender: { username: 'bob', deviceId: 1 }, epoch: a!.epoch, count: 1 }],
+      );
+      // Everything mallory skipped is told too, in few reports: what is kept stays bounded.
+      const fromMallory = reported.filter((r) => r.sender.username === 'mallory');
+      assert.equal(
+        fromMallory.reduce((n, r) => n + r.count, 0),
+        300,
+      );
+      assert.ok(fromMallory.length <= 40, `${fromMallory.length} reports`);
+    });
+
     it('control: with the gap checks off, the same withholding goes unnoticed', async () => {
       const { clock, alice, bob } = await pair(cipherSuite, { unsafeTestingIgnoreForksAndGaps: true });
       const [m0, , m2] = await send(bob, 'one', 'two', 'three');

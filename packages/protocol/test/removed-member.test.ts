@@ -278,6 +278,30 @@ for (const [suiteName, cipherSuite] of suites) {
       assert.equal(accepted.kind === 'newState' ? accepted.newState.groupContext.epoch : 0n, epoch + 1n);
     });
 
+    it('a removal shown to the removed member alone is a fork when another commit for that epoch arrives', async () => {
+      for (const ignore of [false, true]) {
+        const world = new World(cipherSuite, ignore ? { unsafeTestingIgnoreForksAndGaps: true } : {});
+        const [alice, bob, carol] = [
+          await world.person('alice'),
+          await world.person('bob'),
+          await world.person('carol'),
+        ];
+        const convs = await groupOf(world, alice, [bob, carol]);
+        const [a, b, c] = ['alice/1', 'bob/1', 'carol/1'].map((k) => get(convs, k));
+        // The server sequences bob's update for this epoch, but shows carol alice's removal of her.
+        const removal = await a.prepareRemoveMembers(['carol']);
+        const update = await b.prepareSelfUpdate();
+        await c.process(removal.commit);
+        assert.equal(c.active, false);
+        if (!ignore) {
+          await assert.rejects(c.process(update.commit), (e) => ProtocolError.is(e, 'fork'));
+        } else {
+          // Control, fork checks off: the removed member takes it as none of its business.
+          await assert.rejects(c.process(update.commit), (e) => ProtocolError.is(e, 'not-a-member'));
+        }
+      }
+    });
+
     it('the removed member sees "you were removed": no alarm, no reset', async () => {
       const { convs } = await threeMembers(cipherSuite);
       const alice = get(convs, 'alice/1');

@@ -67,8 +67,12 @@ export function describeAlarm(alarm: Alarm): string {
       return 'a message was tampered with';
     case 'replay':
       return 'a message was replayed';
+    case 'too-far-ahead':
+      return 'a message claimed to be far ahead of its sender’s others and was refused (tampered with or forged)';
     case 'rejected-credential':
       return 'a participant’s key does not match their verified device list (possible key substitution)';
+    case 'reset-with-newcomers':
+      return `a conversation was re-created with people who are no longer in it (${alarm.newcomers.join(', ')}); it was not taken as the replacement`;
     case 'conflicting-welcome':
       return 'an invitation tried to replace a conversation you are in, or to bring back an old one (possible server attack); it was refused';
     case 'split-view':

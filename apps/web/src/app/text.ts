@@ -82,11 +82,21 @@ export function alarmText(alarm: Alarm): { title: string; detail: string } {
         title: 'A message was replayed',
         detail: 'A message that was already received arrived again with a used key and was dropped.',
       };
+    case 'too-far-ahead':
+      return {
+        title: 'A message was refused',
+        detail: 'A message claimed to come far ahead of its sender’s other messages and was dropped.',
+      };
     case 'rejected-credential':
       return {
         title: 'A device could not be verified',
         detail:
           'A member device’s key does not match its account’s signed device list. Its message or invitation was refused.',
+      };
+    case 'reset-with-newcomers':
+      return {
+        title: 'A re-created conversation brings in other people',
+        detail: `A member re-created a conversation that could not continue, and the new one also holds ${alarm.newcomers.join(', ')}, who are not in it as your app knows it (for example someone who was removed). It is kept apart, not taken as the replacement.`,
       };
     case 'conflicting-welcome':
       return {

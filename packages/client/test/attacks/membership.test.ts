@@ -333,3 +333,58 @@ describe('the routing check on every connect, and for answers about another epoc
     });
   }
 });
+
+describe('a group reset that would bring a removed member back', () => {
+  for (const defence of [true, false]) {
+    const title = defence
+      ? 'the server corrupts a removal for one member, whose reset re-adds the removed; the others do not follow'
+      : 'reset roster check off (negative control): the remover is moved into a conversation with the member it removed';
+    it(title, async () => {
+      await withServer(async (harness, people) => {
+        const off = defence ? {} : { resetRosterCheck: true };
+        const alice = await register(harness, people, 'alice');
+        const bob = await register(harness, people, 'bob', off);
+        const mallory = await register(harness, people, 'mallory');
+        const id = await group(alice, [bob, mallory]);
+        // alice sorts first, so her app is the one that resets after a commit it cannot process.
+        harness.onServerFrame((frame, on) => {
+          if (on.viewer !== 'alice' || frame.body.case !== 'delivery') return undefined;
+          if (frame.body.value.kind !== DeliveryKind.COMMIT) return undefined;
+          const message = new Uint8Array(frame.body.value.message);
+          message[message.length - 1]! ^= 1;
+          return { ...frame, body: { ...frame.body, value: { ...frame.body.value, message } } };
+        });
+        await bob.messenger.removeMember(id, 'mallory');
+        // alice's replacement, made from her roster before the removal, holds mallory.
+        const replacement = await eventually(
+          async () => (await alice.messenger.conversationInfo(id)).replacedBy,
+        );
+        assert.ok((await usernames(alice, replacement)).includes('mallory'));
+        await eventually(
+          async () => (await bob.messenger.conversationInfo(replacement).catch(() => undefined)) ?? undefined,
+        );
+        await mallory.messenger.idle();
+        if (defence) {
+          const alarm = await eventually(() => bob.alarmsOf('reset-with-newcomers')[0]);
+          assert.deepEqual(alarm, {
+            kind: 'reset-with-newcomers',
+            conversationId: replacement,
+            previousConversationId: id,
+            newcomers: ['mallory'],
+          });
+          const old = await bob.messenger.conversationInfo(id);
+          assert.equal(old.status, 'active');
+          assert.equal(old.replacedBy, undefined);
+          assert.equal((await bob.messenger.conversationInfo(replacement)).status, 'request');
+          await assert.rejects(bob.messenger.sendText(replacement, 'to the team'));
+        } else {
+          await eventually(async () =>
+            (await bob.messenger.conversationInfo(id)).replacedBy === replacement ? true : undefined,
+          );
+          assert.equal((await bob.messenger.conversationInfo(replacement)).status, 'active');
+          assert.deepEqual(bob.alarmsOf('reset-with-newcomers'), []);
+        }
+      });
+    });
+  }
+});
