@@ -1588,16 +1588,25 @@ export class Messenger {
   private async resetGroup(id: string): Promise<void> {
     const old = await this.mls(id);
     const info = await this.conversationInfo(id);
-    // One member resets, not every member: the first device on the roster in a fixed order.
-    // The others join the replacement from its Welcome.
-    const first = [...old.devices].sort((a, b) =>
-      a.username === b.username ? a.deviceId - b.deviceId : a.username < b.username ? -1 : 1,
-    )[0];
+    // The refused commit's own intent, as its committer signed it: whom it removed. Those
+    // are not brought back, and its committer (who processed it and sees nothing wrong, or
+    // made it on purpose) is not the one left to reset.
+    const refused = old.refusedCommit;
+    const removed = new Set((refused?.removed ?? []).map((d) => `${d.username}/${d.deviceId}`));
+    const remaining = old.devices.filter((d) => !removed.has(`${d.username}/${d.deviceId}`));
+    const accounts = new Set(remaining.map((d) => d.username));
+    // One member resets, not every member: the first device in a fixed order among those
+    // that did not make the refused commit. The others join the replacement from its Welcome.
+    const first = remaining
+      .filter((d) => d.username !== refused?.committer?.username)
+      .sort((a, b) =>
+        a.username === b.username ? a.deviceId - b.deviceId : a.username < b.username ? -1 : 1,
+      )[0];
     if (!first || first.username !== this.identity.username || first.deviceId !== this.identity.deviceId) {
       await this.options.store.putConversationInfo({ ...info, status: 'left' });
       return;
     }
-    const others = old.members.map((m) => m.username).filter((u) => u !== this.identity.username);
+    const others = [...accounts].filter((u) => u !== this.identity.username);
     const replacement = await this.create(info.kind, others, info.name);
     await this.options.store.putConversationInfo({ ...info, status: 'left', replacedBy: replacement });
     // Tells the other members which conversation this one replaces.

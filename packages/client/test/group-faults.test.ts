@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { ApiError, DeliveryKind, ErrorBodySchema } from '@ghostproof/api';
+import { ApiError, DeliveryKind, ErrorBodySchema, MailboxSchema } from '@ghostproof/api';
 import { MemoryClientStore, Messenger } from '@ghostproof/client';
 import { nodeWebSocket } from '@ghostproof/client/node';
-import type { Conversation } from '@ghostproof/protocol';
+import { credentialAddress, type Conversation } from '@ghostproof/protocol';
+import { rawState } from '../../protocol/test/helpers/raw-mls.js';
+import { commitWithUnpatchedRule } from '../../protocol/test/helpers/removed-member.js';
 import { MaliciousServer } from './harness/malicious-server.js';
 import { eventually, Person } from './harness/people.js';
 
@@ -438,6 +440,68 @@ describe('faults the review found', () => {
       await eventually(async () => ((await leafKey()) !== before ? true : undefined));
       await bob.messenger.idle();
       assert.deepEqual(bob.alarms, []);
+    });
+  });
+});
+
+describe('a removal made by a client that was not upgraded', () => {
+  it('is refused by the members, who re-create the group without the removed; the removed is told it was removed', async () => {
+    await withServer(async (harness, people) => {
+      const names = ['alice', 'bob', 'carol', 'dave'];
+      for (const name of names) people.push(await Person.register(harness, name));
+      const [alice, bob, carol, dave] = people as [Person, Person, Person, Person];
+      const id = await alice.messenger.createGroup('team', ['bob', 'carol', 'dave']);
+      for (const p of [bob, carol, dave]) {
+        await eventually(
+          async () => (await p.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+        );
+        await p.messenger.accept(id);
+      }
+      for (const p of people) await p.messenger.idle();
+      // alice's old app removes dave with rc.10's rule: no update path.
+      const aliceConversation = await (
+        alice.messenger as unknown as { mls(id: string): Promise<Conversation> }
+      ).mls(id);
+      const daveLeaf = rawState(aliceConversation).ratchetTree.findIndex(
+        (n, i) =>
+          i % 2 === 0 && n?.nodeType === 1 && credentialAddress(n.leaf.credential)?.username === 'dave',
+      );
+      const { commit } = await commitWithUnpatchedRule(rawState(aliceConversation), [daveLeaf / 2], 0xf00d);
+      const answer = await harness.requestAs('alice', {
+        case: 'sendCommit',
+        value: {
+          clientId: crypto.getRandomValues(new Uint8Array(16)),
+          commit,
+          welcome: new Uint8Array(0),
+          remove: [create(MailboxSchema, { username: 'dave', deviceId: 1 })],
+        },
+      });
+      assert.equal(answer.body.case === 'response' && answer.body.value.result.case, 'accepted');
+
+      // bob (first of those who did not make it) re-creates the group, without dave.
+      const replacement = await eventually(async () => (await bob.messenger.conversationInfo(id)).replacedBy);
+      assert.deepEqual(await usernames(bob, replacement), ['alice', 'bob', 'carol']);
+      await eventually(async () =>
+        (await carol.messenger.conversationInfo(id)).replacedBy === replacement ? true : undefined,
+      );
+      assert.equal((await carol.messenger.conversationInfo(replacement)).status, 'active');
+      for (const p of [bob, carol]) assert.deepEqual(p.alarmsOf('invalid-commit').length, 1);
+      // dave is told he was removed, without an alarm.
+      await eventually(() =>
+        dave.rosterEvents.some((r) => r.conversationId === id && r.event.kind === 'you-were-removed')
+          ? true
+          : undefined,
+      );
+      assert.deepEqual(dave.alarms, []);
+      // Later messages of the old conversation raise nothing more.
+      await bob.messenger.sendText(replacement, 'we go on here');
+      await eventually(async () =>
+        (await carol.texts(replacement)).includes('we go on here') ? true : undefined,
+      );
+      assert.deepEqual(
+        carol.alarms.map((a) => a.kind),
+        ['invalid-commit'],
+      );
     });
   });
 });

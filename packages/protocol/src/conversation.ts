@@ -165,6 +165,12 @@ interface Metadata {
   epochTags: [string, string][];
   seenMessageIds: string[];
   broken: boolean;
+  /**
+   * The sequenced commit this member refused (when it broke the conversation): who made it
+   * and whom it removed, as its signed proposals say. A reset honours the removals and is
+   * not left to the committer.
+   */
+  refused?: { committer?: DeviceAddress; removed: DeviceAddress[] };
   /** Generations not received, and what this device told about its own sending. */
   missing?: MissingMessagesRecord;
   pending?: {
@@ -520,6 +526,12 @@ export class Conversation {
   /** True after an invalid commit: the members must start a group reset. */
   get broken(): boolean {
     return this.meta.broken;
+  }
+
+  /** The commit that broke the conversation, as far as it could be read (see Metadata.refused). */
+  get refusedCommit():
+    { readonly committer?: DeviceAddress; readonly removed: readonly DeviceAddress[] } | undefined {
+    return this.meta.refused;
   }
 
   get pendingCommit(): PendingCommit | undefined {
@@ -976,6 +988,9 @@ export class Conversation {
     const header = message.privateMessage;
     if (!constantTimeEqual(header.groupId, this.groupId))
       throw new ProtocolError('malformed', 'another conversation');
+    // A conversation that could not continue is being replaced: what still arrives for it
+    // (later epochs of the commit it refused) is expected, and raises no further alarm.
+    if (this.meta.broken) throw new ProtocolError('not-a-member', 'this conversation could not continue');
     const handshake = header.contentType !== contentTypes.application;
     if (handshake && bytes.length > this.env.limits.maxHandshakeBytes) {
       throw new ProtocolError('too-large', 'handshake too large');
@@ -1036,8 +1051,24 @@ export class Conversation {
           ? await this.classifyApplicationFailure(before, header, err)
           : classifyMlsFailure(err, header.contentType === contentTypes.commit);
       if (failure.code === 'invalid-commit') {
-        this.meta.broken = true;
-        await this.save();
+        // A member's signed commit that removes this device, refused only for its form (no
+        // update path: a client that was not upgraded): this device is out either way, and
+        // derives nothing from it. It is told so, as for any removal, not alarmed.
+        const by = leavesOf(before.ratchetTree).find((l) => l.leafIndex === committer);
+        const ownLeaf = before.privatePath.leafIndex;
+        const removesMe = committed.some(
+          ({ proposal }) =>
+            proposal.proposalType === defaultProposalTypes.remove &&
+            'remove' in proposal &&
+            proposal.remove.removed === ownLeaf,
+        );
+        if (by && removesMe) {
+          this.state = { ...before, groupActiveState: { kind: 'removedFromGroup' } };
+          await this.rememberCommit(header.epoch, bytes);
+          await this.save();
+          return { kind: 'commit', epoch: this.epoch, events: [{ kind: 'you-were-removed', by: by.address }] };
+        }
+        await this.markBroken(before, committer, committed);
       }
       throw failure;
     }
@@ -1106,8 +1137,7 @@ export class Conversation {
 
     // A commit.
     if (result.actionTaken === 'reject' || rejected) {
-      this.meta.broken = true;
-      await this.save();
+      await this.markBroken(before, committer, committed);
       throw new ProtocolError('invalid-commit', `commit refused: ${rejected ?? 'policy'}`);
     }
     const by =
@@ -1115,8 +1145,7 @@ export class Conversation {
         ? undefined
         : leavesOf(before.ratchetTree).find((l) => l.leafIndex === committer);
     if (!by) {
-      this.meta.broken = true;
-      await this.save();
+      await this.markBroken(before, undefined, []);
       throw new ProtocolError('invalid-commit', 'commit from a non-member');
     }
     await this.rememberCommit(header.epoch, bytes);
@@ -1173,6 +1202,23 @@ export class Conversation {
       return new ProtocolError('too-far-ahead', 'message beyond the forward limit', { cause });
     }
     return new ProtocolError('tampered', 'message failed authentication', { cause });
+  }
+
+  private async markBroken(
+    before: ClientState,
+    committerLeaf: number | undefined,
+    proposals: readonly { proposal: Proposal }[],
+  ): Promise<void> {
+    const leaves = leavesOf(before.ratchetTree);
+    const committer = leaves.find((l) => l.leafIndex === committerLeaf)?.address;
+    const removed = proposals.flatMap(({ proposal }) =>
+      proposal.proposalType === defaultProposalTypes.remove && 'remove' in proposal
+        ? leaves.filter((l) => l.leafIndex === proposal.remove.removed).map((l) => l.address)
+        : [],
+    );
+    this.meta.broken = true;
+    this.meta.refused = { ...(committer ? { committer } : {}), removed };
+    await this.save();
   }
 
   private isSelfRemove(

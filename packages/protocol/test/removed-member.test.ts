@@ -289,15 +289,15 @@ for (const [suiteName, cipherSuite] of suites) {
         const convs = await groupOf(world, alice, [bob, carol]);
         const [a, b, c] = ['alice/1', 'bob/1', 'carol/1'].map((k) => get(convs, k));
         // The server sequences bob's update for this epoch, but shows carol alice's removal of her.
-        const removal = await a.prepareRemoveMembers(['carol']);
-        const update = await b.prepareSelfUpdate();
-        await c.process(removal.commit);
-        assert.equal(c.active, false);
+        const removal = await a!.prepareRemoveMembers(['carol']);
+        const update = await b!.prepareSelfUpdate();
+        await c!.process(removal.commit);
+        assert.equal(c!.active, false);
         if (!ignore) {
-          await assert.rejects(c.process(update.commit), (e) => ProtocolError.is(e, 'fork'));
+          await assert.rejects(c!.process(update.commit), (e) => ProtocolError.is(e, 'fork'));
         } else {
           // Control, fork checks off: the removed member takes it as none of its business.
-          await assert.rejects(c.process(update.commit), (e) => ProtocolError.is(e, 'not-a-member'));
+          await assert.rejects(c!.process(update.commit), (e) => ProtocolError.is(e, 'not-a-member'));
         }
       }
     });
