@@ -749,7 +749,7 @@ export class Messenger {
     await this.options.store.putConversationInfo(info);
     if (others.length > 0) {
       try {
-        await this.addMembers(id, others);
+        await this.addMembersNow(id, others);
       } catch (error) {
         // Nobody could be added: the conversation would only be an empty shell.
         await this.forget(id);
@@ -776,6 +776,19 @@ export class Messenger {
 
   /** Adds accounts (all their devices). Throws `missing-key-packages` naming none of them silently. */
   async addMembers(id: string, usernames: readonly string[]): Promise<void> {
+    await this.addMembersNow(id, usernames);
+    // The group's name is a message, which those just added never received: say it again.
+    const info = await this.conversationInfo(id);
+    if (
+      info.kind === 'group' &&
+      info.name &&
+      (info.admins.length === 0 || info.admins.includes(this.username))
+    ) {
+      await this.send(id, contentBody.groupName(info.name));
+    }
+  }
+
+  private async addMembersNow(id: string, usernames: readonly string[]): Promise<void> {
     await this.commitWithRetry(id, async (conversation) => {
       const additions = [];
       for (const username of usernames) {
@@ -1399,7 +1412,7 @@ export class Messenger {
     if (outcome.kind === 'commit') {
       this.directory.invalidate();
       await this.afterRosterChange(id, conversation, outcome.events);
-      if (outcome.events.some((e) => e.kind === 'you-were-removed')) {
+      if (outcome.events.some((e) => e.kind === 'you-were-removed' || e.kind === 'you-left')) {
         const info = await this.conversationInfo(id);
         if (info.status !== 'declined')
           await this.options.store.putConversationInfo({ ...info, status: 'left' });

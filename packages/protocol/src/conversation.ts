@@ -98,6 +98,8 @@ export type RosterEvent =
       readonly deviceId: number;
     }
   | { readonly kind: 'you-were-removed'; readonly by: DeviceAddress }
+  /** This device's own leave, committed by `by`. */
+  | { readonly kind: 'you-left'; readonly by: DeviceAddress }
   /** A settings commit: each field is present only when that setting changed. */
   | {
       readonly kind: 'settings-changed';
@@ -268,7 +270,7 @@ function diffRoster(
   const removed = beforeLeaves.filter((a) => !has.has(addressKey(a)));
   for (const address of removed) {
     if (sameAddress(address, self)) {
-      events.push({ kind: 'you-were-removed', by });
+      events.push({ kind: leavers.has(addressKey(address)) ? 'you-left' : 'you-were-removed', by });
     } else if (!usersAfter.has(address.username)) {
       if (
         !events.some((e) =>
@@ -1066,7 +1068,11 @@ export class Conversation {
           this.state = { ...before, groupActiveState: { kind: 'removedFromGroup' } };
           await this.rememberCommit(header.epoch, bytes);
           await this.save();
-          return { kind: 'commit', epoch: this.epoch, events: [{ kind: 'you-were-removed', by: by.address }] };
+          return {
+            kind: 'commit',
+            epoch: this.epoch,
+            events: [{ kind: 'you-were-removed', by: by.address }],
+          };
         }
         await this.markBroken(before, committer, committed);
       }

@@ -151,7 +151,7 @@ for (const [suiteName, suite] of suites) {
       assert.deepEqual(atAlice?.kind === 'commit' && atAlice.events, [
         { kind: 'member-left', username: 'bob' },
       ]);
-      assert.equal(atBob?.kind === 'commit' && atBob.events[0]?.kind, 'you-were-removed');
+      assert.equal(atBob?.kind === 'commit' && atBob.events[0]?.kind, 'you-left');
       assert.deepEqual(
         a.members.map((m) => m.username),
         ['alice', 'carol'],

@@ -183,7 +183,7 @@ for (const [suiteName, cipherSuite] of suites) {
   });
 
   describe(`a removal whose leaf an add refills (${suiteName})`, () => {
-    it('the leaver sees "you were removed", not invalid-commit, and cannot compute the epoch', async () => {
+    it('the leaver sees "you left", not invalid-commit, and cannot compute the epoch', async () => {
       const world = new World(cipherSuite);
       const [alice, bob, carol, dave] = [
         await world.person('alice'),
@@ -203,7 +203,7 @@ for (const [suiteName, cipherSuite] of suites) {
       assert.equal(leafIndexOf(a!, 'dave'), bobSaved.privatePath.leafIndex, 'dave took bob’s leaf');
       const outcome = await b!.process(pending!.commit);
       assert.equal(outcome.kind, 'commit');
-      assert.ok(outcome.kind === 'commit' && outcome.events.some((e) => e.kind === 'you-were-removed'));
+      assert.ok(outcome.kind === 'commit' && outcome.events.some((e) => e.kind === 'you-left'));
       assert.equal(b!.broken, false, 'no reset');
       assert.equal(b!.active, false);
       const attempt = await attemptAsRemovedMember(bobSaved, pending!.commit, cipherSuite);

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import type { ConversationInfo, Messenger, StoredMessage } from '@ghostproof/client';
 import { defineCommand } from '../cli/define.js';
 import { CliError, describeError } from '../cli/errors.js';
-import { describeConversation, resolveConversation, shortId } from '../session/names.js';
+import { describeConversation, lookupAccount, resolveConversation, shortId } from '../session/names.js';
 import { PrintedMessages } from '../session/printed.js';
 import { Session } from '../session/session.js';
 import { inputCursor, renderChat, type ChatScreenState } from '../ui/chat-screen.js';
@@ -360,8 +360,6 @@ export const chat = defineCommand({
 
 async function startDirect(messenger: Messenger, username: string): Promise<string> {
   if (username === messenger.username) throw new CliError('that is you: name someone else');
-  await messenger.lookup(username).catch((error: unknown) => {
-    throw new CliError(`no account named "${username}" on this server`, { cause: error });
-  });
+  await lookupAccount(messenger, username);
   return messenger.direct(username);
 }

@@ -4,7 +4,13 @@
 import type { Messenger } from '@ghostproof/client';
 import { CliError } from '../cli/errors.js';
 import { defineGroup, type CommandSpec } from '../cli/define.js';
-import { describeConversation, existingConversation, shortId, usernameArgument } from '../session/names.js';
+import {
+  describeConversation,
+  existingConversation,
+  lookupAccount,
+  shortId,
+  usernameArgument,
+} from '../session/names.js';
 import { withOnlineSession } from '../session/session.js';
 
 async function activeGroup(messenger: Messenger, ref: string) {
@@ -38,9 +44,7 @@ const create: CommandSpec = {
       if (usernames.includes(messenger.username))
         throw new CliError('you are in the group already: name the others');
       for (const username of usernames) {
-        await messenger.lookup(username).catch((error: unknown) => {
-          throw new CliError(`no account named "${username}" on this server`, { cause: error });
-        });
+        await lookupAccount(messenger, username);
       }
       const id = await messenger.createGroup(name, usernames);
       const all = await messenger.listConversations();
@@ -66,9 +70,7 @@ const add: CommandSpec = {
       if ((await messenger.members(info.id)).some((m) => m.username === username)) {
         throw new CliError(`${username} is already a member`);
       }
-      await messenger.lookup(username).catch((error: unknown) => {
-        throw new CliError(`no account named "${username}" on this server`, { cause: error });
-      });
+      await lookupAccount(messenger, username);
       await messenger.addMembers(info.id, [username]);
       const all = await messenger.listConversations();
       out.result(

@@ -189,9 +189,16 @@ export const receive = defineCommand({
             })
             .catch(() => undefined);
         });
+        // The conversation event also fires for a new name, admins or timer: "added" is said
+        // once, and only for a group this profile did not have before this run.
+        const announced = new Set<string>();
+        const knownBefore = new Set<string>();
+        void before.then((list) => list.forEach((c) => knownBefore.add(c.id))).catch(() => undefined);
         messenger.on('conversation', ({ conversation }) => {
-          if (conversation.kind !== 'group') return;
+          if (conversation.kind !== 'group' || announced.has(conversation.id)) return;
+          announced.add(conversation.id);
           notices.push((all) => {
+            if (knownBefore.has(conversation.id)) return [];
             const info = all.find((c) => c.id === conversation.id);
             const name = info?.name ? ` "${sanitize(info.name)}"` : '';
             return [`You were added to the group${name} (${shortId(conversation.id, all)})`];

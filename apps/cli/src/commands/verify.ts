@@ -4,7 +4,7 @@
 import QRCode from 'qrcode';
 import { defineCommand } from '../cli/define.js';
 import { CliError } from '../cli/errors.js';
-import { usernameArgument } from '../session/names.js';
+import { lookupFailure, usernameArgument } from '../session/names.js';
 import { withOfflineSession } from '../session/session.js';
 
 export const verify = defineCommand({
@@ -29,7 +29,7 @@ export const verify = defineCommand({
       if (username === messenger.username)
         throw new CliError('a safety number is between you and someone else');
       const number = await messenger.safetyNumber(username).catch((error: unknown) => {
-        throw new CliError(`no account named "${username}" on this server`, { cause: error });
+        throw lookupFailure(username, error);
       });
       const before = await session.profile.store.getContact(username);
       const changed = before !== undefined && before.identityChangedAt > 0;

@@ -3,7 +3,7 @@
 // mean a username even when it looks like an id prefix. Ids are shown as the shortest
 // prefix, of at least eight digits, that is unique in the profile.
 import { canonicalUsername } from '@ghostproof/api';
-import type { ConversationInfo, Messenger } from '@ghostproof/client';
+import { ClientError, type ConversationInfo, type Messenger } from '@ghostproof/client';
 import { CliError } from '../cli/errors.js';
 import { sanitize } from '../ui/terminal-text.js';
 
@@ -67,14 +67,37 @@ export async function existingConversation(messenger: Messenger, ref: string): P
   throw new CliError(`no conversation with "${ref}" yet ("ghostproof conversations" lists them)`);
 }
 
+/**
+ * What a failed lookup of `username` means to the person: no such account only when the
+ * server (with proof) says so; a proof that does not verify is a warning, not "no account";
+ * anything else (offline, the server busy) is said as such by describeError.
+ */
+export function lookupFailure(username: string, error: unknown): Error {
+  if (ClientError.is(error, 'unknown-user')) {
+    return new CliError(`no account named "${username}" on this server`, { cause: error });
+  }
+  if (ClientError.is(error, 'identity-changed')) {
+    return new CliError(
+      `the server could not prove "${username}"'s keys in its key transparency log (possible key substitution): not continuing`,
+      { cause: error },
+    );
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Looks `username` up, failing with what the failure means (lookupFailure). */
+export async function lookupAccount(messenger: Messenger, username: string): Promise<void> {
+  await messenger.lookup(username).catch((error: unknown) => {
+    throw lookupFailure(username, error);
+  });
+}
+
 /** The conversation to send to: an active one, or a new 1:1 with a username. */
 export async function conversationToSend(messenger: Messenger, ref: string): Promise<ConversationInfo> {
   const resolved = await resolveConversation(messenger, ref);
   if (resolved.kind === 'user') {
     if (resolved.username === messenger.username) throw new CliError('that is you: name someone else');
-    await messenger.lookup(resolved.username).catch((error: unknown) => {
-      throw new CliError(`no account named "${resolved.username}" on this server`, { cause: error });
-    });
+    await lookupAccount(messenger, resolved.username);
     return messenger.conversationInfo(await messenger.direct(resolved.username));
   }
   const info = resolved.info;

@@ -219,6 +219,21 @@ export class Session {
           () => out.note(`ALARM: ${describeAlarm(alarm)}`),
         );
       });
+      // Not alarms, but what the person should know: messages delayed or never arrived.
+      messenger.on('missing-message', ({ conversationId, sender, count }) => {
+        void messenger.listConversations().then(
+          (all) =>
+            out.note(
+              `NOTE in conversation ${shortId(conversationId, all)}: ${count === 1 ? 'a message' : `${count} messages`} from ${sender.username} never arrived (the server may be holding ${count === 1 ? 'it' : 'them'} back)`,
+            ),
+          () => undefined,
+        );
+      });
+      messenger.on('delivery-delayed', () => {
+        out.note(
+          'NOTE: messages are delayed: a change in a conversation waits until its keys can be checked (the server is unreachable or busy); still trying',
+        );
+      });
       messenger.on('identity-changed', ({ username }) => {
         out.note(
           `WARNING: ${username}'s identity key changed. Compare safety numbers again: ghostproof verify ${username}`,

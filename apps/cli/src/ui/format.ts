@@ -39,6 +39,8 @@ export function describeRosterEvent(event: RosterEvent): string {
       return `${event.username}'s device ${event.deviceId} was removed`;
     case 'you-were-removed':
       return `${event.by.username} removed you`;
+    case 'you-left':
+      return 'you left';
     case 'settings-changed': {
       const changes = [
         ...(event.admins ? [`set the admins to ${event.admins.join(', ')}`] : []),

@@ -101,7 +101,9 @@ export function Chat({ model, id }: { model: Model; id: string }) {
   );
   const entries: Entry[] = [
     ...messages.map((message): Entry => ({ kind: 'message', at: message.receivedAt, message })),
-    ...notes.filter((n) => n.kind === 'roster').map((note): Entry => ({ kind: 'note', at: note.at, note })),
+    ...notes
+      .filter((n) => n.kind === 'roster' || n.kind === 'notice')
+      .map((note): Entry => ({ kind: 'note', at: note.at, note })),
   ].sort((a, b) => a.at - b.at);
   const byId = new Map(messages.map((x) => [x.id, x]));
   const nameOf = (username: string) => personName(username, names);
@@ -196,7 +198,11 @@ export function Chat({ model, id }: { model: Model; id: string }) {
           {entries.map((entry) =>
             entry.kind === 'note' ? (
               <li key={`n-${entry.note.id}`} className="roster-event">
-                {entry.note.kind === 'roster' ? rosterText(entry.note.event) : ''}
+                {entry.note.kind === 'roster'
+                  ? rosterText(entry.note.event)
+                  : entry.note.kind === 'notice'
+                    ? entry.note.text
+                    : ''}
               </li>
             ) : (
               <MessageItem

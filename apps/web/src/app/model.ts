@@ -13,6 +13,7 @@ import {
   type StoredMessage,
 } from '@ghostproof/client/browser';
 import type { RosterEvent } from '@ghostproof/protocol';
+import { deliveryDelayedText, missingMessageText } from './text.js';
 
 export type Note =
   | {
@@ -27,6 +28,13 @@ export type Note =
       readonly kind: 'alarm';
       readonly alarm: Alarm;
       dismissed: boolean;
+    }
+  /** Not an alarm: something the person should know (messages delayed, or never arrived). */
+  | {
+      readonly id: string;
+      readonly at: number;
+      readonly kind: 'notice';
+      readonly text: string;
     };
 
 /** Notes not tied to a conversation (e.g. a Welcome with a credential that did not verify). */
@@ -95,6 +103,22 @@ export class Model {
         })();
       }),
       m.on('alarm', (alarm) => void this.onAlarm(alarm)),
+      m.on('missing-message', ({ conversationId, sender, count }) => {
+        void this.addNote(conversationId, {
+          id: randomId(),
+          at: Date.now(),
+          kind: 'notice',
+          text: missingMessageText(sender.username, count),
+        });
+      }),
+      m.on('delivery-delayed', () => {
+        void this.addNote(GLOBAL_NOTES, {
+          id: randomId(),
+          at: Date.now(),
+          kind: 'notice',
+          text: deliveryDelayedText(),
+        });
+      }),
       m.on('identity-changed', () => this.bump('contacts')),
     );
   }

@@ -95,9 +95,16 @@ function GlobalAlarms({ model }: { model: Model }) {
   const version = useTopics(model, [`notes:${GLOBAL_NOTES}`]);
   const notes = useAsync(() => model.notes(GLOBAL_NOTES), [version]) ?? [];
   const alarms = notes.filter((n) => n.kind === 'alarm' && !n.dismissed);
-  if (alarms.length === 0) return null;
+  // A notice (messages delayed) is shown while it is recent; it is not an alarm.
+  const notice = notes.filter((n) => n.kind === 'notice' && Date.now() - n.at < 5 * 60_000).at(-1);
+  if (alarms.length === 0 && !notice) return null;
   return (
     <div className="alarms">
+      {notice?.kind === 'notice' ? (
+        <div className="banner notice" role="status">
+          {notice.text}
+        </div>
+      ) : null}
       {alarms.map((note) =>
         note.kind === 'alarm' ? (
           <div key={note.id} className="banner alarm" role="alert">

@@ -7,7 +7,7 @@ import {
   type ConversationInfo,
   type StoredMessage,
 } from '@ghostproof/client/browser';
-import type { RosterEvent } from '@ghostproof/protocol';
+import { ProtocolError, type RosterEvent } from '@ghostproof/protocol';
 
 /** "alice added carol": the roster event exactly as the commit says, names as they are. */
 export function rosterText(event: RosterEvent): string {
@@ -26,6 +26,8 @@ export function rosterText(event: RosterEvent): string {
       return `${event.by.username} removed device ${event.deviceId} of ${event.username}`;
     case 'you-were-removed':
       return `${event.by.username} removed you`;
+    case 'you-left':
+      return 'You left';
     case 'settings-changed': {
       const changes = [
         ...(event.admins ? [`set the admins to ${event.admins.join(', ')}`] : []),
@@ -168,9 +170,25 @@ const apiErrors: Record<string, string> = {
   forbidden: 'Not allowed.',
 };
 
+const protocolErrors: Record<string, string> = {
+  'nonconforming-mls':
+    'This copy of Ghostproof was built without its security patch for the MLS library and will not run. Whoever serves it must rebuild it from a normal install.',
+  'directory-unavailable': 'Keys cannot be checked right now: try again shortly.',
+};
+
+/** Messages of `username` that never arrived (withheld by the server, or lost). */
+export function missingMessageText(username: string, count: number): string {
+  return `${count === 1 ? 'A message' : `${count} messages`} from ${username} never arrived. The server may be holding ${count === 1 ? 'it' : 'them'} back.`;
+}
+
+export function deliveryDelayedText(): string {
+  return 'Messages are delayed: a change in a conversation is waiting until its keys can be checked. The app keeps trying.';
+}
+
 /** A message for people; never includes the error's own text (which may hold input). */
 export function errorText(err: unknown): string {
   if (err instanceof ClientError) return clientErrors[err.code] ?? 'Something went wrong.';
+  if (err instanceof ProtocolError) return protocolErrors[err.code] ?? 'Something went wrong.';
   if (err instanceof ApiError) return apiErrors[err.code] ?? `The server refused it (${err.code}).`;
   return 'Something went wrong.';
 }

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type InlineConfig } from 'vite';
+import { checkMlsConformance } from '@ghostproof/protocol';
 
 /** apps/web: Vite's root (index.html lives here). */
 export const webRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -99,8 +100,14 @@ export function hashBundle(dir: string): BundleManifest {
   return { version: 1, bundleSha256: sha256(listing), files };
 }
 
-/** Builds the client into `outDir` and writes its manifest; returns the manifest. */
+/**
+ * Builds the client into `outDir` and writes its manifest; returns the manifest. Refuses
+ * (`nonconforming-mls`) to bundle an MLS library without the project's patch: the bundle
+ * takes ts-mls from the same node_modules this process loads, so a library that fails the
+ * self-check here would fail it in every browser too, after being published.
+ */
 export async function buildWeb(outDir = defaultOutDir): Promise<BundleManifest> {
+  await checkMlsConformance();
   await build(viteConfig({ outDir }));
   const manifest = hashBundle(outDir);
   writeFileSync(join(outDir, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n');
