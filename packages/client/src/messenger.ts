@@ -983,7 +983,9 @@ export class Messenger {
   ): Promise<string> {
     const info = await this.conversationInfo(id);
     if (info.status !== 'active') throw new ClientError('unknown-conversation', 'conversation is not active');
-    await this.healBeforeSending(id);
+    // Receipts and typing go out from inside the delivery queue, which a heal's commit may
+    // have to wait for; they say little, and the heal comes with the next real message.
+    if (body.case !== 'receipt' && body.case !== 'typing') await this.healBeforeSending(id);
     const conversation = await this.mls(id);
     for (const member of conversation.members) {
       const contact = await this.options.store.getContact(member.username);
