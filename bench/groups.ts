@@ -1,7 +1,9 @@
 // bench:groups — what group size costs, through the protocol package's own API. For both
 // ciphersuites and N = 10, 100, 1000: one commit adding N members (time and bytes of commit
 // and Welcome), one new member processing the Welcome, a later update commit (time, bytes,
-// and a member processing it), and a member's saved state. Key packages are checked against
+// and a member processing it), a commit removing one member (which carries an update path
+// since the ts-mls patch, as an update does: docs/protocol.md), and a member's saved state.
+// Key packages are checked against
 // device lists as in production. Medians of BENCH_GROUP_ROUNDS rounds (default 3; 1 at 1000).
 import type { DeviceList } from '@ghostproof/api';
 import { Ciphersuite, type CiphersuiteId } from '@ghostproof/crypto';
@@ -54,6 +56,9 @@ interface Round {
   update_commit_ms: number;
   update_commit_bytes: number;
   update_process_ms: number;
+  remove_commit_ms: number;
+  remove_commit_bytes: number;
+  remove_process_ms: number;
   state_bytes: number;
 }
 
@@ -73,6 +78,11 @@ async function oneRound(suite: CiphersuiteId, n: number): Promise<Round> {
   const [update, updateMs] = await timed(() => conversation.prepareSelfUpdate());
   await conversation.confirm(update.id);
   const [, processMs] = await timed(() => joined.process(update.commit));
+  const [removal, removeMs] = await timed(() =>
+    conversation.prepareRemoveMembers([members[members.length - 1]!.device.username]),
+  );
+  await conversation.confirm(removal.id);
+  const [, removeProcessMs] = await timed(() => joined.process(removal.commit));
   return {
     add_commit_ms: addMs,
     add_commit_bytes: pending.commit.length,
@@ -81,6 +91,9 @@ async function oneRound(suite: CiphersuiteId, n: number): Promise<Round> {
     update_commit_ms: updateMs,
     update_commit_bytes: update.commit.length,
     update_process_ms: processMs,
+    remove_commit_ms: removeMs,
+    remove_commit_bytes: removal.commit.length,
+    remove_process_ms: removeProcessMs,
     state_bytes: joined.record().length,
   };
 }
@@ -103,6 +116,9 @@ async function main(): Promise<void> {
         update_commit_ms: pick('update_commit_ms'),
         update_commit_bytes: pick('update_commit_bytes'),
         update_process_ms: pick('update_process_ms'),
+        remove_commit_ms: pick('remove_commit_ms'),
+        remove_commit_bytes: pick('remove_commit_bytes'),
+        remove_process_ms: pick('remove_process_ms'),
         state_bytes: pick('state_bytes'),
       };
       results.push(row);
@@ -121,6 +137,9 @@ async function main(): Promise<void> {
       'update ms': r.update_commit_ms,
       'update KB': round(r.update_commit_bytes / 1024, 1),
       'process ms': r.update_process_ms,
+      'remove ms': r.remove_commit_ms,
+      'remove KB': round(r.remove_commit_bytes / 1024, 1),
+      'remove process ms': r.remove_process_ms,
       'state KB': round(r.state_bytes / 1024, 1),
     })),
   );
