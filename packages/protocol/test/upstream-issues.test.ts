@@ -6,9 +6,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Ciphersuite } from '@ghostproof/crypto';
 import { body, type Conversation } from '@ghostproof/protocol';
-import { decode, joinGroup, mlsMessageDecoder, privateKeyPackageDecoder } from 'ts-mls-unpatched';
-import { deliver, groupOf, land, World } from './helpers/people.js';
-import { attackerContext } from './helpers/raw-mls.js';
+import {
+  decode,
+  joinGroup,
+  mlsMessageDecoder,
+  privateKeyPackageDecoder,
+  processMessage,
+} from 'ts-mls-unpatched';
+import { deliver, groupOf, land, suites, World } from './helpers/people.js';
+import { attackerContext, rawState } from './helpers/raw-mls.js';
+import { framedMessage } from './helpers/removed-member.js';
 
 describe('ts-mls 2.0.0-rc.10 defects, patched', () => {
   it('a Welcome into a tree with a nested unmerged leaf joins a group of eight', async () => {
@@ -77,4 +84,37 @@ describe('ts-mls 2.0.0-rc.10 defects, patched', () => {
       deviceId: 1,
     });
   });
+
+  for (const [suiteName, cipherSuite] of suites) {
+    it(`a commit whose filtered direct path stops below the root is processed by every member (${suiteName})`, async () => {
+      // The left half of the tree emptied: carol (leaf 2) removes alice and bob (leaves 0, 1),
+      // so the root's copath child has an empty resolution and leaves carol's filtered direct
+      // path. rc.10's receiver derived the commit secret one step past the last path secret.
+      const world = new World(cipherSuite);
+      const people = [];
+      for (const name of ['alice', 'bob', 'carol', 'dave']) people.push(await world.person(name));
+      const convs = await groupOf(world, people[0]!, people.slice(1));
+      const carol = convs.get('carol/1')!;
+      const dave = convs.get('dave/1')!;
+      const daveBefore = rawState(dave);
+      const removal = await carol.prepareRemoveMembers(['alice', 'bob']);
+      await carol.confirm(removal.id);
+      const outcome = await dave.process(removal.commit);
+      assert.equal(outcome.kind, 'commit');
+      assert.equal(await dave.groupCode(), await carol.groupCode());
+      // And the next commit, an ordinary self-update of dave's, which carol processes.
+      const update = await dave.prepareSelfUpdate();
+      await land(dave, update, [carol]);
+      assert.equal(await dave.groupCode(), await carol.groupCode());
+      // Control: rc.10's receiving side refuses the same removal at its confirmation tag.
+      await assert.rejects(
+        processMessage({
+          context: await attackerContext(cipherSuite),
+          state: daveBefore,
+          message: framedMessage(removal.commit),
+        }),
+        /confirmation tag/i,
+      );
+    });
+  }
 });
