@@ -10,6 +10,8 @@ export type ClientErrorCode =
   | 'retry-exhausted'
   | 'attachment-corrupted'
   | 'audit-failed'
+  /** A change to the conversation is waiting for key transparency: nothing is encrypted in it meanwhile. */
+  | 'verification-pending'
   | 'closed';
 
 export class ClientError extends Error {

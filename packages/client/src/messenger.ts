@@ -60,6 +60,8 @@ const LOOKUP_RETRY_MAX_MS = 30_000;
 export const DELIVERY_DELAY_NOTICE_MS = 60_000;
 /** Store setting: conversations still to heal with a path-carrying commit (JSON ids). */
 const HEAL_SETTING = 'mls-update-path-heal';
+/** How long a member that did not reset a broken conversation waits for the replacement. */
+export const RESET_FALLBACK_MS = 2 * 60_000;
 /** How often a routing list answered for another epoch is asked again after catching up. */
 const ROUTING_RECHECKS = 3;
 /** How often expired messages are looked for while the app runs (decisions use the clock option). */
@@ -78,15 +80,19 @@ export type Alarm =
    */
   | { readonly kind: 'conflicting-welcome'; readonly conversationId: string }
   /**
-   * A conversation announced as the replacement of one that could not continue holds
-   * accounts that are not on this device's roster of the old one (say, someone removed in
-   * the commit the resetter could not process): it is not linked as the replacement.
+   * A conversation announced as the replacement of one that could not continue is not that
+   * conversation as this device knows it: the old one is fine here (`previousWasBroken`
+   * false), or the replacement brings in accounts that were not in it (`newcomers`, say
+   * someone removed in the commit the resetter could not process) or leaves some out
+   * (`missing`). It is not linked; it stays a request.
    */
   | {
-      readonly kind: 'reset-with-newcomers';
+      readonly kind: 'reset-refused';
       readonly conversationId: string;
       readonly previousConversationId: string;
+      readonly previousWasBroken: boolean;
       readonly newcomers: readonly string[];
+      readonly missing: readonly string[];
     }
   | {
       readonly kind: 'routing-mismatch';
@@ -214,6 +220,12 @@ export class Messenger {
   private deferredSession: number | undefined;
   private wakeDeliveryRetry: (() => void) | undefined;
   private missingSweep: ReturnType<typeof setInterval> | undefined;
+  /**
+   * The conversation whose commit is held waiting for key transparency ('*' for a Welcome,
+   * whose conversation is not known yet): nothing new is encrypted in it meanwhile, since a
+   * member that commit removes could still read the epoch it would end.
+   */
+  private heldConversation: string | undefined;
   private flushQueued: Promise<void> | undefined;
 
   private constructor(private readonly options: MessengerOptions) {
@@ -985,6 +997,12 @@ export class Messenger {
     if (info.status !== 'active') throw new ClientError('unknown-conversation', 'conversation is not active');
     // Receipts and typing go out from inside the delivery queue, which a heal's commit may
     // have to wait for; they say little, and the heal comes with the next real message.
+    if (this.heldConversation === id) {
+      throw new ClientError(
+        'verification-pending',
+        'a change to this conversation is waiting for its keys to be checked: try again shortly',
+      );
+    }
     if (body.case !== 'receipt' && body.case !== 'typing') await this.healBeforeSending(id);
     const conversation = await this.mls(id);
     for (const member of conversation.members) {
@@ -1028,7 +1046,9 @@ export class Messenger {
     updated.lastActivity = this.clock();
     await this.options.store.putConversationInfo(updated);
     if (updated.sentSinceUpdate >= SELF_UPDATE_MESSAGES && this.connection?.connectionState === 'online') {
-      await this.selfUpdate(id);
+      // Not awaited: a send may come from inside the delivery queue (a receipt), and a commit
+      // that loses a race waits for that queue.
+      void this.selfUpdate(id).catch(() => undefined);
     }
     return hexId;
   }
@@ -1312,9 +1332,11 @@ export class Messenger {
         break;
       } catch (err) {
         const waiting = ProtocolError.is(err, 'directory-unavailable');
+        if (waiting) this.heldConversation = heldConversationOf(delivery);
         if (!waiting && !ClientError.is(err, 'offline')) break; // Reported as an alarm; consumed.
         if (!waiting || this.closing || this.session !== session) {
           this.deferredSession = session; // Not acked: redelivered, in order, later.
+          this.heldConversation = undefined;
           return;
         }
         if (!told && this.clock() - startedAt >= DELIVERY_DELAY_NOTICE_MS) {
@@ -1333,6 +1355,7 @@ export class Messenger {
         this.wakeDeliveryRetry = undefined;
       }
     }
+    this.heldConversation = undefined;
     await this.options.store.putDelivery(deliveryId, this.clock());
     await this.ack(delivery);
   }
@@ -1364,10 +1387,14 @@ export class Messenger {
       if (contact?.blocked) blocked.push(member.username);
       if (contact?.accepted) known = true;
     }
+    // A conversation this device had before (left, removed, or broken) and is invited to
+    // again: nothing proves it is the same group (anyone can make one under its id), so it
+    // is a request, whoever is in it.
+    const again = (await this.options.store.getConversationInfo(id)) !== undefined;
     const info: ConversationInfo = {
       id,
       kind: conversation.kind,
-      status: known ? 'active' : 'request',
+      status: known && !again ? 'active' : 'request',
       name: '',
       // Admins and timer as the Welcome's group context says, authenticated by the group.
       admins: this.disabled.authenticatedAdmins ? [] : [...conversation.settings.admins],
@@ -1440,9 +1467,10 @@ export class Messenger {
     }
   }
 
-  /** Every loaded conversation's overdue missing messages (run on a timer while connected). */
+  /** Every loaded conversation's overdue missing messages, and overdue resets (run on a timer). */
   private async sweepMissingMessages(): Promise<void> {
     for (const [id, conversation] of this.conversations) await this.reportMissingMessages(id, conversation);
+    await this.resetOverdue();
   }
 
   private async applyContent(id: string, sender: DeviceAddress, content: Content): Promise<void> {
@@ -1549,23 +1577,28 @@ export class Messenger {
         }
         return;
       case 'groupReset': {
-        // A member reset a conversation we share that could not continue: link the two.
+        // A member reset a conversation we share that could not continue: link the two, but
+        // only if it is that conversation as this device knows it. The old one must be broken
+        // here too, and the replacement must hold exactly its accounts less those the refused
+        // commit removed: nobody brought in (a ghost, someone removed in a commit the resetter
+        // never processed), nobody left out. Anything else stays a separate conversation.
         const previousId = toHex(body.value.previousGroupId);
         const previous = await this.options.store.getConversationInfo(previousId);
         if (!previous || previousId === id) return;
-        const previousMembers = await this.members(previousId).catch(() => []);
-        if (!previousMembers.some((m) => m.username === sender.username)) return;
-        // A replacement brings nobody in: anyone on it who is not on this device's roster of
-        // the old conversation (someone removed in a commit the resetter never processed, or a
-        // ghost) means it is not the same conversation. It stays a separate one, not linked.
-        const before = new Set(previousMembers.map((m) => m.username));
-        const newcomers = (await this.members(id)).filter((m) => !before.has(m.username));
-        if (newcomers.length > 0 && !this.disabled.resetRosterCheck) {
+        const old = await this.mls(previousId).catch(() => undefined);
+        if (!old || !old.members.some((m) => m.username === sender.username)) return;
+        const expected = new Set(survivingAccounts(old));
+        const actual = new Set((await this.members(id)).map((m) => m.username));
+        const newcomers = [...actual].filter((u) => !expected.has(u));
+        const missing = [...expected].filter((u) => !actual.has(u));
+        if ((!old.broken || newcomers.length > 0 || missing.length > 0) && !this.disabled.resetRosterCheck) {
           this.emit('alarm', {
-            kind: 'reset-with-newcomers',
+            kind: 'reset-refused',
             conversationId: id,
             previousConversationId: previousId,
-            newcomers: newcomers.map((m) => m.username),
+            previousWasBroken: old.broken,
+            newcomers,
+            missing,
           });
           // Nothing is written there until the person accepts it, knowing who is in it.
           if (info.status === 'active')
@@ -1600,7 +1633,7 @@ export class Messenger {
    * After an invalid commit the group cannot continue: start a new one with the same accounts
    * (each added from its verified device list) and mark the old one replaced.
    */
-  private async resetGroup(id: string): Promise<void> {
+  private async resetGroup(id: string, options: { fallback?: boolean } = {}): Promise<void> {
     const old = await this.mls(id);
     const info = await this.conversationInfo(id);
     // The refused commit's own intent, as its committer signed it: whom it removed. Those
@@ -1608,24 +1641,42 @@ export class Messenger {
     // made it on purpose) is not the one left to reset.
     const refused = old.refusedCommit;
     const removed = new Set((refused?.removed ?? []).map((d) => `${d.username}/${d.deviceId}`));
-    const remaining = old.devices.filter((d) => !removed.has(`${d.username}/${d.deviceId}`));
-    const accounts = new Set(remaining.map((d) => d.username));
+    const accounts = survivingAccounts(old);
     // One member resets, not every member: the first device in a fixed order among those
-    // that did not make the refused commit. The others join the replacement from its Welcome.
-    const first = remaining
-      .filter((d) => d.username !== refused?.committer?.username)
+    // that did not make the refused commit. The others join the replacement from its Welcome;
+    // if none is announced in time (that device saw nothing wrong: the server broke the
+    // commit for some members only), each of them resets it itself (`fallback`).
+    const first = old.devices
+      .filter(
+        (d) => !removed.has(`${d.username}/${d.deviceId}`) && d.username !== refused?.committer?.username,
+      )
       .sort((a, b) =>
         a.username === b.username ? a.deviceId - b.deviceId : a.username < b.username ? -1 : 1,
       )[0];
-    if (!first || first.username !== this.identity.username || first.deviceId !== this.identity.deviceId) {
-      await this.options.store.putConversationInfo({ ...info, status: 'left' });
+    const elected = first?.username === this.identity.username && first.deviceId === this.identity.deviceId;
+    if (!elected && !options.fallback) {
+      await this.options.store.putConversationInfo({ ...info, status: 'left', brokenAt: this.clock() });
       return;
     }
-    const others = [...accounts].filter((u) => u !== this.identity.username);
+    const others = accounts.filter((u) => u !== this.identity.username);
     const replacement = await this.create(info.kind, others, info.name);
     await this.options.store.putConversationInfo({ ...info, status: 'left', replacedBy: replacement });
     // Tells the other members which conversation this one replaces.
     await this.send(replacement, contentBody.groupReset(fromHex(id)));
+  }
+
+  /**
+   * Conversations this device left broken for another member to reset, with no replacement
+   * announced within RESET_FALLBACK_MS: reset here (run on the sweep timer and at connect).
+   */
+  private async resetOverdue(): Promise<void> {
+    for (const info of await this.options.store.listConversationInfos()) {
+      if (info.brokenAt === undefined || info.replacedBy !== undefined) continue;
+      if (this.clock() - info.brokenAt < RESET_FALLBACK_MS) continue;
+      const { brokenAt: _done, ...rest } = info;
+      await this.options.store.putConversationInfo(rest);
+      await this.resetGroup(info.id, { fallback: true }).catch(() => undefined);
+    }
   }
 }
 
@@ -1644,6 +1695,29 @@ const ALARM_OF_PROTOCOL_ERROR: Partial<
   'too-far-ahead': 'too-far-ahead',
   tampered: 'tampered',
 };
+
+/** The accounts of a broken conversation that its refused commit did not remove (whole). */
+function survivingAccounts(conversation: Conversation): string[] {
+  const removed = new Set(
+    (conversation.refusedCommit?.removed ?? []).map((d) => `${d.username}/${d.deviceId}`),
+  );
+  return [
+    ...new Set(
+      conversation.devices.filter((d) => !removed.has(`${d.username}/${d.deviceId}`)).map((d) => d.username),
+    ),
+  ];
+}
+
+/** The conversation a delivery belongs to, for a commit; '*' when it cannot be told (a Welcome). */
+function heldConversationOf(delivery: Delivery): string {
+  if (delivery.kind === DeliveryKind.WELCOME) return '*';
+  try {
+    const header = readMlsMessageHeader(delivery.message, { maxBytes: 16 * 1024 * 1024 });
+    return 'groupId' in header ? toHex(header.groupId) : '*';
+  } catch {
+    return '*';
+  }
+}
 
 /** A server answer that says "later", not "no": the request is resent unchanged. */
 function isRetryable(err: unknown): err is ApiError {

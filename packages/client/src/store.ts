@@ -35,6 +35,11 @@ export interface ConversationInfo {
   disappearingSeconds: number;
   /** Set when this conversation was reset into another after an invalid commit. */
   replacedBy?: string;
+  /**
+   * When this device found the conversation unable to continue and left its reset to
+   * another member: if no replacement is announced in time, it resets it itself.
+   */
+  brokenAt?: number;
 }
 
 export type DeliveryState = 'sending' | 'sent' | 'delivered' | 'read' | 'received';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { ApiError, DeliveryKind, ErrorBodySchema, MailboxSchema } from '@ghostproof/api';
-import { MemoryClientStore, Messenger } from '@ghostproof/client';
+import { ClientError, MemoryClientStore, Messenger } from '@ghostproof/client';
 import { nodeWebSocket } from '@ghostproof/client/node';
 import { credentialAddress, type Conversation } from '@ghostproof/protocol';
 import { rawState } from '../../protocol/test/helpers/raw-mls.js';
@@ -295,6 +295,45 @@ describe('a message the server withholds inside an epoch', () => {
       });
     });
   }
+});
+
+describe('a removal held while its lookups fail', () => {
+  it('nothing new is encrypted in the epoch it ends until it is processed', async () => {
+    await withServer(async (harness, people) => {
+      const alice = await Person.register(harness, 'alice');
+      const bob = await Person.register(harness, 'bob');
+      const mallory = await Person.register(harness, 'mallory');
+      people.push(alice, bob, mallory);
+      const id = await alice.messenger.createGroup('team', ['bob', 'mallory']);
+      for (const p of [bob, mallory]) {
+        await eventually(
+          async () => (await p.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
+        );
+        await p.messenger.accept(id);
+      }
+      for (const p of people) await p.messenger.idle();
+      let failing = true;
+      let refused = 0;
+      harness.onHttp((request) => {
+        if (!failing || request.viewer !== 'bob' || request.route.name !== 'ktLookup') return undefined;
+        refused++;
+        return { error: new ApiError('unavailable', 'busy') };
+      });
+      bob.advanceClock(60_000); // past the directory's cache: the commit's credentials are looked up
+      await alice.messenger.removeMember(id, 'mallory');
+      await eventually(() => (refused > 0 ? true : undefined));
+      // bob's message would be in the epoch mallory still holds: it is not encrypted.
+      await assert.rejects(bob.messenger.sendText(id, 'now that mallory is gone: the plan'), (e) =>
+        ClientError.is(e, 'verification-pending'),
+      );
+      failing = false;
+      await eventually(async () => ((await usernames(bob, id)).includes('mallory') ? undefined : true));
+      await bob.messenger.sendText(id, 'now that mallory is gone: the plan');
+      await eventually(async () =>
+        (await alice.texts(id)).includes('now that mallory is gone: the plan') ? true : undefined,
+      );
+    });
+  });
 });
 
 describe('faults the review found', () => {

@@ -240,7 +240,8 @@ export class ProtocolClient {
    * replace it (a removed member, or anyone, slipping back in with a group of its own under
    * that id), and one no newer than the conversation this device left would roll it back (an
    * old Welcome replayed): both are refused. A newer one for a conversation this device was
-   * removed from or left is being added again, and replaces the old record.
+   * removed from, left, or could not continue is being added again, and replaces the old
+   * record (the client shows it as a request: nothing proves it is the same group).
    */
   private async refuseConflictingWelcome(groupId: Uint8Array, epoch: bigint): Promise<void> {
     if (this.unsafeTestingAcceptConflictingWelcomes) return;
@@ -251,7 +252,7 @@ export class ProtocolClient {
       });
     });
     if (!existing) return;
-    if (existing.active || existing.broken || epoch <= existing.epoch) {
+    if (existing.active || epoch <= existing.epoch) {
       throw new ProtocolError('conflicting-welcome', 'a Welcome for a conversation this device holds', {
         groupId,
       });

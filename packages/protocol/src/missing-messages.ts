@@ -183,7 +183,8 @@ export function noteStatement(
   if (at.epoch >= at.messageEpoch || !tracked(record, at.epoch, at.current)) return;
   // The leaf must have been the sender's in that epoch: the caller passes who held it, and a
   // member who took over a freed leaf cannot speak for its former occupant.
-  if (at.leafHolder === null || (at.leafHolder && !sameSender(at.leafHolder, at.sender))) return;
+  // An epoch whose tree is gone cannot be checked: its statements are not taken.
+  if (!at.leafHolder || !sameSender(at.leafHolder, at.sender)) return;
   const key = `${at.epoch}:${at.leaf}`;
   const next = record.next.find(([k]) => k === key)?.[1] ?? 0;
   const sent = Math.min(at.sent, next + MAX_STATED);

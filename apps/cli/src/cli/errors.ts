@@ -26,6 +26,8 @@ const clientMessages: Partial<Record<ClientError['code'], string>> = {
   offline: 'cannot reach the server',
   closed: 'the connection was closed',
   'attachment-corrupted': 'the attachment failed its digest check: not saved',
+  'verification-pending':
+    'a change to this conversation is waiting until its keys can be checked (the server is unreachable or busy): not sent; try again shortly',
   'identity-changed':
     'a verified contact’s identity key changed: compare the safety number again ("ghostproof verify <user>") before sending',
 };

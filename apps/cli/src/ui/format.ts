@@ -73,8 +73,14 @@ export function describeAlarm(alarm: Alarm): string {
       return 'a message claimed to be far ahead of its sender’s others and was refused (tampered with or forged)';
     case 'rejected-credential':
       return 'a participant’s key does not match their verified device list (possible key substitution)';
-    case 'reset-with-newcomers':
-      return `a conversation was re-created with people who are no longer in it (${alarm.newcomers.join(', ')}); it was not taken as the replacement`;
+    case 'reset-refused': {
+      const why = [
+        alarm.previousWasBroken ? '' : 'the conversation it replaces is fine here',
+        alarm.newcomers.length > 0 ? `it brings in ${alarm.newcomers.join(', ')}` : '',
+        alarm.missing.length > 0 ? `it leaves out ${alarm.missing.join(', ')}` : '',
+      ].filter(Boolean);
+      return `a conversation announced as the re-creation of another is not the same (${why.join('; ')}): not taken as its replacement`;
+    }
     case 'conflicting-welcome':
       return 'an invitation tried to replace a conversation you are in, or to bring back an old one (possible server attack); it was refused';
     case 'split-view':

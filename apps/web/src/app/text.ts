@@ -95,11 +95,17 @@ export function alarmText(alarm: Alarm): { title: string; detail: string } {
         detail:
           'A member device’s key does not match its account’s signed device list. Its message or invitation was refused.',
       };
-    case 'reset-with-newcomers':
+    case 'reset-refused': {
+      const why = [
+        alarm.previousWasBroken ? '' : 'the conversation it replaces still works here',
+        alarm.newcomers.length > 0 ? `it also holds ${alarm.newcomers.join(', ')}` : '',
+        alarm.missing.length > 0 ? `it leaves out ${alarm.missing.join(', ')}` : '',
+      ].filter(Boolean);
       return {
-        title: 'A re-created conversation brings in other people',
-        detail: `A member re-created a conversation that could not continue, and the new one also holds ${alarm.newcomers.join(', ')}, who are not in it as your app knows it (for example someone who was removed). It is kept apart, not taken as the replacement.`,
+        title: 'A re-created conversation is not the same one',
+        detail: `A member announced a new conversation as the replacement of one that could not continue, but ${why.join(', and ')}. It is kept apart as a request, not taken as the replacement.`,
       };
+    }
     case 'conflicting-welcome':
       return {
         title: 'An invitation tried to take over a conversation',
@@ -156,6 +162,8 @@ const clientErrors: Record<string, string> = {
   'retry-exhausted': 'The change could not be made: try again.',
   'attachment-corrupted': 'The attachment does not match what was sent and was not opened.',
   closed: 'The connection is closed.',
+  'verification-pending':
+    'A change to this conversation is waiting until its keys can be checked. Not sent: try again shortly.',
 };
 
 const apiErrors: Record<string, string> = {

@@ -14,6 +14,7 @@ import {
   type Mailbox,
 } from '@ghostproof/api';
 import type { Alarm } from '@ghostproof/client';
+import { body } from '@ghostproof/protocol';
 import { MaliciousServer } from '../harness/malicious-server.js';
 import { eventually, Person } from '../harness/people.js';
 
@@ -365,12 +366,14 @@ describe('a group reset that would bring a removed member back', () => {
         );
         await mallory.messenger.idle();
         if (defence) {
-          const alarm = await eventually(() => bob.alarmsOf('reset-with-newcomers')[0]);
+          const alarm = await eventually(() => bob.alarmsOf('reset-refused')[0]);
           assert.deepEqual(alarm, {
-            kind: 'reset-with-newcomers',
+            kind: 'reset-refused',
             conversationId: replacement,
             previousConversationId: id,
+            previousWasBroken: false,
             newcomers: ['mallory'],
+            missing: [],
           });
           const old = await bob.messenger.conversationInfo(id);
           assert.equal(old.status, 'active');
@@ -382,9 +385,81 @@ describe('a group reset that would bring a removed member back', () => {
             (await bob.messenger.conversationInfo(id)).replacedBy === replacement ? true : undefined,
           );
           assert.equal((await bob.messenger.conversationInfo(replacement)).status, 'active');
-          assert.deepEqual(bob.alarmsOf('reset-with-newcomers'), []);
+          assert.deepEqual(bob.alarmsOf('reset-refused'), []);
         }
       });
     });
   }
+});
+
+describe('resets the server or a member would steer', () => {
+  for (const defence of [true, false]) {
+    const title = defence
+      ? 'a member announcing a replacement without someone, for a conversation that is fine, is refused'
+      : 'reset roster check off (negative control): bob follows it and leaves alice behind';
+    it(title, async () => {
+      await withServer(async (harness, people) => {
+        const alice = await register(harness, people, 'alice');
+        const bob = await register(harness, people, 'bob', defence ? {} : { resetRosterCheck: true });
+        const mallory = await register(harness, people, 'mallory');
+        const id = await group(alice, [bob, mallory]);
+        const replacement = await mallory.messenger.createGroup('', ['bob']);
+        await mallory.messenger.send(replacement, body.groupReset(Buffer.from(id, 'hex')));
+        if (defence) {
+          const alarm = await eventually(() => bob.alarmsOf('reset-refused')[0]);
+          assert.deepEqual(alarm, {
+            kind: 'reset-refused',
+            conversationId: replacement,
+            previousConversationId: id,
+            previousWasBroken: false,
+            newcomers: [],
+            missing: ['alice'],
+          });
+          assert.equal((await bob.messenger.conversationInfo(id)).status, 'active');
+          await bob.messenger.sendText(id, 'still here');
+          await eventually(async () => ((await alice.texts(id)).includes('still here') ? true : undefined));
+        } else {
+          await eventually(async () =>
+            (await bob.messenger.conversationInfo(id)).replacedBy === replacement ? true : undefined,
+          );
+          assert.equal((await bob.messenger.conversationInfo(id)).status, 'left');
+        }
+      });
+    });
+  }
+
+  it('a commit the server breaks for one member only: that member re-creates the conversation after a while, and the others are told, not moved', async () => {
+    await withServer(async (harness, people) => {
+      const alice = await register(harness, people, 'alice');
+      const bob = await register(harness, people, 'bob');
+      const carol = await register(harness, people, 'carol');
+      const id = await group(alice, [bob, carol]);
+      let corrupted = 0;
+      harness.onServerFrame((frame, on) => {
+        if (on.viewer !== 'carol' || frame.body.case !== 'delivery') return undefined;
+        if (frame.body.value.kind !== DeliveryKind.COMMIT || corrupted > 0) return undefined;
+        corrupted++;
+        const message = new Uint8Array(frame.body.value.message);
+        message[message.length - 1]! ^= 1;
+        return { ...frame, body: { ...frame.body, value: { ...frame.body.value, message } } };
+      });
+      await bob.messenger.selfUpdate(id);
+      await eventually(() => (carol.alarmsOf('invalid-commit').length > 0 ? true : undefined));
+      await carol.messenger.idle();
+      // alice, first in the order, saw nothing wrong and does not reset; after the wait, carol does.
+      assert.equal((await carol.messenger.conversationInfo(id)).replacedBy, undefined);
+      carol.advanceClock(2 * 60_000 + 1000);
+      const replacement = await eventually(
+        async () => (await carol.messenger.conversationInfo(id)).replacedBy,
+        30_000,
+      );
+      assert.deepEqual(await usernames(carol, replacement), ['alice', 'bob', 'carol']);
+      for (const p of [alice, bob]) {
+        const alarm = await eventually(() => p.alarmsOf('reset-refused')[0]);
+        assert.equal(alarm.kind === 'reset-refused' && alarm.previousWasBroken, false);
+        assert.equal((await p.messenger.conversationInfo(id)).status, 'active');
+        assert.equal((await p.messenger.conversationInfo(replacement)).status, 'request');
+      }
+    });
+  });
 });
