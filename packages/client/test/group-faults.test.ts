@@ -13,19 +13,10 @@ import { nodeWebSocket } from '@ghostproof/client/node';
 import { credentialAddress, type Conversation } from '@ghostproof/protocol';
 import { rawState } from '../../protocol/test/helpers/raw-mls.js';
 import { commitWithUnpatchedRule } from '../../protocol/test/helpers/removed-member.js';
-import { MaliciousServer } from './harness/malicious-server.js';
-import { eventually, Person } from './harness/people.js';
-
-async function withServer(run: (harness: MaliciousServer, people: Person[]) => Promise<void>): Promise<void> {
-  const harness = await MaliciousServer.start();
-  const people: Person[] = [];
-  try {
-    await run(harness, people);
-  } finally {
-    for (const p of people) await p.close();
-    await harness.close();
-  }
-}
+import type { MaliciousServer } from './harness/malicious-server.js';
+import type { Person } from './harness/people.js';
+import { eventually } from './harness/people.js';
+import { group, register, usernames, withServer } from './harness/scenario.js';
 
 /** One 503 on `viewer`'s first key transparency lookup of `username`; counts what it refused. */
 function failLookupOnce(harness: MaliciousServer, viewer: string, username: string): { refused: number } {
@@ -39,22 +30,13 @@ function failLookupOnce(harness: MaliciousServer, viewer: string, username: stri
   return state;
 }
 
-async function usernames(person: Person, id: string): Promise<string[]> {
-  return (await person.messenger.members(id)).map((m) => m.username).sort();
-}
-
 describe('a lookup that fails is not a forged commit', () => {
   it('one 503 while bob processes an add commit: no alarm, no reset, processed on retry', async () => {
     await withServer(async (harness, people) => {
-      const alice = await Person.register(harness, 'alice');
-      const bob = await Person.register(harness, 'bob');
-      const carol = await Person.register(harness, 'carol');
-      people.push(alice, bob, carol);
-      const id = await alice.messenger.createGroup('team', ['bob']);
-      await eventually(
-        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-      );
-      await bob.messenger.accept(id);
+      const alice = await register(harness, people, 'alice');
+      const bob = await register(harness, people, 'bob');
+      const carol = await register(harness, people, 'carol');
+      const id = await group(alice, [bob]);
       const fault = failLookupOnce(harness, 'bob', 'carol');
 
       await alice.messenger.addMembers(id, ['carol']);
@@ -78,15 +60,10 @@ describe('a lookup that fails is not a forged commit', () => {
 
   it('while lookups keep failing, later messages wait behind the commit (no gap), the delay is told, and it survives a restart', async () => {
     await withServer(async (harness, people) => {
-      const alice = await Person.register(harness, 'alice');
-      const bob = await Person.register(harness, 'bob');
-      const carol = await Person.register(harness, 'carol');
-      people.push(alice, bob, carol);
-      const id = await alice.messenger.createGroup('team', ['bob']);
-      await eventually(
-        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-      );
-      await bob.messenger.accept(id);
+      const alice = await register(harness, people, 'alice');
+      const bob = await register(harness, people, 'bob');
+      await register(harness, people, 'carol');
+      const id = await group(alice, [bob]);
       let refused = 0;
       let failing = true;
       harness.onHttp((request) => {
@@ -121,15 +98,10 @@ describe('a lookup that fails is not a forged commit', () => {
 
   it('control: taken as a verdict, the same 503 raises invalid-commit, resets the group and loses the commit', async () => {
     await withServer(async (harness, people) => {
-      const alice = await Person.register(harness, 'alice');
-      const bob = await Person.register(harness, 'bob', { transientLookupRetry: true });
-      const carol = await Person.register(harness, 'carol');
-      people.push(alice, bob, carol);
-      const id = await alice.messenger.createGroup('team', ['bob']);
-      await eventually(
-        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-      );
-      await bob.messenger.accept(id);
+      const alice = await register(harness, people, 'alice');
+      const bob = await register(harness, people, 'bob', { transientLookupRetry: true });
+      await register(harness, people, 'carol');
+      const id = await group(alice, [bob]);
       const fault = failLookupOnce(harness, 'bob', 'carol');
 
       await alice.messenger.addMembers(id, ['carol']);
@@ -156,10 +128,9 @@ describe('healing conversations made before the update path fix', () => {
 
   it('the first start after the upgrade commits once, with a path, in every active conversation', async () => {
     await withServer(async (harness, people) => {
-      const alice = await Person.register(harness, 'alice');
-      const bob = await Person.register(harness, 'bob');
-      const carol = await Person.register(harness, 'carol');
-      people.push(alice, bob, carol);
+      const alice = await register(harness, people, 'alice');
+      const bob = await register(harness, people, 'bob');
+      const carol = await register(harness, people, 'carol');
       const team = await alice.messenger.createGroup('team', ['bob', 'carol']);
       const pair = await alice.messenger.direct('bob');
       for (const id of [team, pair]) {
@@ -212,9 +183,8 @@ describe('healing conversations made before the update path fix', () => {
 describe('a commit whose Welcome the server no longer routes', () => {
   it('is rebuilt with fresh claims after unknown-key-package, not resent forever', async () => {
     await withServer(async (harness, people) => {
-      const alice = await Person.register(harness, 'alice');
-      const bob = await Person.register(harness, 'bob');
-      people.push(alice, bob);
+      const alice = await register(harness, people, 'alice');
+      const bob = await register(harness, people, 'bob');
       const id = await alice.messenger.createGroup('team', []);
       // The server refuses alice's first commit's Welcome once, as for a claim it cannot use.
       const refusedCommits: string[] = [];
@@ -253,15 +223,9 @@ describe('a message the server withholds inside an epoch', () => {
       : 'gap checks off (negative control): the message is gone and nothing is said';
     it(title, async () => {
       await withServer(async (harness, people) => {
-        const alice = await Person.register(harness, 'alice', defence ? {} : { forkAndGapDetection: true });
-        const bob = await Person.register(harness, 'bob');
-        people.push(alice, bob);
-        const id = await alice.messenger.createGroup('team', ['bob']);
-        await eventually(
-          async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-        );
-        await bob.messenger.accept(id);
-        await alice.messenger.idle();
+        const alice = await register(harness, people, 'alice', defence ? {} : { forkAndGapDetection: true });
+        const bob = await register(harness, people, 'bob');
+        const id = await group(alice, [bob]);
         const missing: {
           conversationId: string;
           sender: { username: string; deviceId: number };
@@ -300,18 +264,10 @@ describe('a message the server withholds inside an epoch', () => {
 describe('a removal held while its lookups fail', () => {
   it('nothing new is encrypted in the epoch it ends until it is processed', async () => {
     await withServer(async (harness, people) => {
-      const alice = await Person.register(harness, 'alice');
-      const bob = await Person.register(harness, 'bob');
-      const mallory = await Person.register(harness, 'mallory');
-      people.push(alice, bob, mallory);
-      const id = await alice.messenger.createGroup('team', ['bob', 'mallory']);
-      for (const p of [bob, mallory]) {
-        await eventually(
-          async () => (await p.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-        );
-        await p.messenger.accept(id);
-      }
-      for (const p of people) await p.messenger.idle();
+      const alice = await register(harness, people, 'alice');
+      const bob = await register(harness, people, 'bob');
+      const mallory = await register(harness, people, 'mallory');
+      const id = await group(alice, [bob, mallory]);
       let failing = true;
       let refused = 0;
       harness.onHttp((request) => {
@@ -343,9 +299,8 @@ describe('faults the review found', () => {
       : 'taken as a verdict (negative control): the cut-off answer resets the group and loses the commit';
     it(title, async () => {
       await withServer(async (harness, people) => {
-        const alice = await Person.register(harness, 'alice');
-        const carol = await Person.register(harness, 'carol');
-        people.push(alice, carol);
+        const alice = await register(harness, people, 'alice');
+        await register(harness, people, 'carol');
         let cut = 0;
         let armed = false;
         const store = new MemoryClientStore();
@@ -411,15 +366,9 @@ describe('faults the review found', () => {
 
   it('monitoring answered with 503 does not skip the heal', async () => {
     await withServer(async (harness, people) => {
-      const alice = await Person.register(harness, 'alice');
-      const bob = await Person.register(harness, 'bob');
-      people.push(alice, bob);
-      const id = await alice.messenger.createGroup('team', ['bob']);
-      await eventually(
-        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-      );
-      await bob.messenger.accept(id);
-      await bob.messenger.idle();
+      const alice = await register(harness, people, 'alice');
+      const bob = await register(harness, people, 'bob');
+      const id = await group(alice, [bob]);
       let refused = 0;
       harness.onHttp((request) => {
         if (request.viewer !== 'alice' || request.route.name !== 'ktMonitor') return undefined;
@@ -442,16 +391,10 @@ describe('faults the review found', () => {
 
   it('a commit left pending from before is landed first, and the heal is still a commit with a path', async () => {
     await withServer(async (harness, people) => {
-      const alice = await Person.register(harness, 'alice');
-      const bob = await Person.register(harness, 'bob');
-      const carol = await Person.register(harness, 'carol');
-      people.push(alice, bob, carol);
-      const id = await alice.messenger.createGroup('team', ['bob']);
-      await eventually(
-        async () => (await bob.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-      );
-      await bob.messenger.accept(id);
-      await bob.messenger.idle();
+      const alice = await register(harness, people, 'alice');
+      const bob = await register(harness, people, 'bob');
+      await register(harness, people, 'carol');
+      const id = await group(alice, [bob]);
       // alice's add does not land (the server is busy): it stays pending, without a path.
       const stop = harness.onClientFrame((frame, on) => {
         if (on.viewer !== 'alice' || frame.body.case !== 'sendCommit') return undefined;
@@ -487,16 +430,9 @@ describe('a removal made by a client that was not upgraded', () => {
   it('is refused by the members, who re-create the group without the removed; the removed is told it was removed', async () => {
     await withServer(async (harness, people) => {
       const names = ['alice', 'bob', 'carol', 'dave'];
-      for (const name of names) people.push(await Person.register(harness, name));
+      for (const name of names) await register(harness, people, name);
       const [alice, bob, carol, dave] = people as [Person, Person, Person, Person];
-      const id = await alice.messenger.createGroup('team', ['bob', 'carol', 'dave']);
-      for (const p of [bob, carol, dave]) {
-        await eventually(
-          async () => (await p.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-        );
-        await p.messenger.accept(id);
-      }
-      for (const p of people) await p.messenger.idle();
+      const id = await group(alice, [bob, carol, dave]);
       // alice's old app removes dave with rc.10's rule: no update path.
       const aliceConversation = await (
         alice.messenger as unknown as { mls(id: string): Promise<Conversation> }

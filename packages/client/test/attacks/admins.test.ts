@@ -8,46 +8,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DeliveryKind } from '@ghostproof/api';
 import { body, ProtocolError } from '@ghostproof/protocol';
-import { MaliciousServer } from '../harness/malicious-server.js';
-import { eventually, Person } from '../harness/people.js';
+import type { MaliciousServer } from '../harness/malicious-server.js';
+import type { Person } from '../harness/people.js';
+import { eventually } from '../harness/people.js';
+import { group, joined, register, withServer } from '../harness/scenario.js';
 import { sendRawSettingsCommit } from '../harness/raw-settings.js';
-
-async function withServer(run: (harness: MaliciousServer, people: Person[]) => Promise<void>): Promise<void> {
-  const harness = await MaliciousServer.start();
-  const people: Person[] = [];
-  try {
-    await run(harness, people);
-  } finally {
-    for (const p of people) await p.close();
-    await harness.close();
-  }
-}
-
-async function register(harness: MaliciousServer, people: Person[], name: string, off = {}): Promise<Person> {
-  const person = await Person.register(harness, name, off);
-  people.push(person);
-  return person;
-}
-
-async function joined(person: Person, id: string) {
-  return eventually(
-    async () => (await person.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-  );
-}
-
-/** A group created by the first person, with every other one accepted into it. */
-async function group(first: Person, others: readonly Person[]): Promise<string> {
-  const id = await first.messenger.createGroup(
-    'team',
-    others.map((p) => p.name),
-  );
-  for (const p of others) {
-    await joined(p, id);
-    await p.messenger.accept(id);
-  }
-  for (const p of [first, ...others]) await p.messenger.idle();
-  return id;
-}
 
 async function adminsOf(person: Person, id: string): Promise<string[]> {
   return [...(await person.messenger.settings(id)).admins];

@@ -7,40 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DeliveryKind, readMlsMessageHeader, type ServerFrame } from '@ghostproof/api';
 import type { Alarm } from '@ghostproof/client';
-import { MaliciousServer } from '../harness/malicious-server.js';
 import { eventually, Person } from '../harness/people.js';
-
-async function withServer(run: (harness: MaliciousServer, people: Person[]) => Promise<void>): Promise<void> {
-  const harness = await MaliciousServer.start();
-  const people: Person[] = [];
-  try {
-    await run(harness, people);
-  } finally {
-    for (const p of people) await p.close();
-    await harness.close();
-  }
-}
-
-async function register(harness: MaliciousServer, people: Person[], name: string, off = {}): Promise<Person> {
-  const person = await Person.register(harness, name, off);
-  people.push(person);
-  return person;
-}
-
-async function group(first: Person, others: readonly Person[]): Promise<string> {
-  const id = await first.messenger.createGroup(
-    'team',
-    others.map((p) => p.name),
-  );
-  for (const p of others) {
-    await eventually(
-      async () => (await p.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-    );
-    await p.messenger.accept(id);
-  }
-  for (const p of [first, ...others]) await p.messenger.idle();
-  return id;
-}
+import { group, register, withServer } from '../harness/scenario.js';
 
 /** Waits until everyone shows the same group code, and returns it. */
 async function sameCode(id: string, people: readonly Person[]): Promise<string> {

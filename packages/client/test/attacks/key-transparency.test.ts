@@ -9,28 +9,14 @@ import { describe, it } from 'node:test';
 import { decodeSignedDeviceList, encodeDeviceList, encodeSignedDeviceList, routes } from '@ghostproof/api';
 import { HttpApi, type Alarm } from '@ghostproof/client';
 import { addDeviceToList, generateKeyPair, removeDeviceFromList } from '@ghostproof/protocol';
-import { answerFromLog, MaliciousServer } from '../harness/malicious-server.js';
-import { attackerDevice, eventually, forgeDeviceList, Person, textsOf } from '../harness/people.js';
+import type { MaliciousServer } from '../harness/malicious-server.js';
+import { answerFromLog } from '../harness/malicious-server.js';
+import type { Person } from '../harness/people.js';
+import { attackerDevice, eventually, forgeDeviceList, textsOf } from '../harness/people.js';
+import { register, withServer } from '../harness/scenario.js';
 
 const GHOST = 5;
 const CACHE_EXPIRED = 31_000;
-
-async function withServer(run: (harness: MaliciousServer, people: Person[]) => Promise<void>): Promise<void> {
-  const harness = await MaliciousServer.start();
-  const people: Person[] = [];
-  try {
-    await run(harness, people);
-  } finally {
-    for (const p of people) await p.close();
-    await harness.close();
-  }
-}
-
-async function register(harness: MaliciousServer, people: Person[], name: string, off = {}): Promise<Person> {
-  const person = await Person.register(harness, name, off);
-  people.push(person);
-  return person;
-}
 
 function versionsAlarmed(alarms: readonly Alarm[]): number[] {
   return alarms.flatMap((a) => (a.kind === 'unknown-device' ? [a.version] : []));

@@ -15,45 +15,8 @@ import {
 } from '@ghostproof/api';
 import type { Alarm } from '@ghostproof/client';
 import { body } from '@ghostproof/protocol';
-import { MaliciousServer } from '../harness/malicious-server.js';
-import { eventually, Person } from '../harness/people.js';
-
-async function withServer(run: (harness: MaliciousServer, people: Person[]) => Promise<void>): Promise<void> {
-  const harness = await MaliciousServer.start();
-  const people: Person[] = [];
-  try {
-    await run(harness, people);
-  } finally {
-    for (const p of people) await p.close();
-    await harness.close();
-  }
-}
-
-async function register(harness: MaliciousServer, people: Person[], name: string, off = {}): Promise<Person> {
-  const person = await Person.register(harness, name, off);
-  people.push(person);
-  return person;
-}
-
-/** A group created by the first person, with every other one accepted into it. */
-async function group(first: Person, others: readonly Person[]): Promise<string> {
-  const id = await first.messenger.createGroup(
-    'team',
-    others.map((p) => p.name),
-  );
-  for (const p of others) {
-    await eventually(
-      async () => (await p.messenger.conversationInfo(id).catch(() => undefined)) ?? undefined,
-    );
-    await p.messenger.accept(id);
-  }
-  for (const p of [first, ...others]) await p.messenger.idle();
-  return id;
-}
-
-async function usernames(person: Person, id: string): Promise<string[]> {
-  return (await person.messenger.members(id)).map((m) => m.username).sort();
-}
+import { eventually } from '../harness/people.js';
+import { group, register, usernames, withServer } from '../harness/scenario.js';
 
 function routingMismatches(alarms: readonly Alarm[]): (Alarm & { kind: 'routing-mismatch' })[] {
   return alarms.filter((a): a is Alarm & { kind: 'routing-mismatch' } => a.kind === 'routing-mismatch');
