@@ -221,8 +221,8 @@ export class Messenger {
   private wakeDeliveryRetry: (() => void) | undefined;
   private missingSweep: ReturnType<typeof setInterval> | undefined;
   /**
-   * The conversation whose commit is held waiting for key transparency ('*' for a Welcome,
-   * whose conversation is not known yet): nothing new is encrypted in it meanwhile, since a
+   * The conversation whose commit is held waiting for key transparency (none for a Welcome,
+   * whose conversation is not held yet): nothing new is encrypted in it meanwhile, since a
    * member that commit removes could still read the epoch it would end.
    */
   private heldConversation: string | undefined;
@@ -995,14 +995,14 @@ export class Messenger {
   ): Promise<string> {
     const info = await this.conversationInfo(id);
     if (info.status !== 'active') throw new ClientError('unknown-conversation', 'conversation is not active');
-    // Receipts and typing go out from inside the delivery queue, which a heal's commit may
-    // have to wait for; they say little, and the heal comes with the next real message.
     if (this.heldConversation === id) {
       throw new ClientError(
         'verification-pending',
         'a change to this conversation is waiting for its keys to be checked: try again shortly',
       );
     }
+    // Receipts and typing go out from inside the delivery queue, which a heal's commit may
+    // have to wait for; they say little, and the heal comes with the next real message.
     if (body.case !== 'receipt' && body.case !== 'typing') await this.healBeforeSending(id);
     const conversation = await this.mls(id);
     for (const member of conversation.members) {
@@ -1708,14 +1708,14 @@ function survivingAccounts(conversation: Conversation): string[] {
   ];
 }
 
-/** The conversation a delivery belongs to, for a commit; '*' when it cannot be told (a Welcome). */
-function heldConversationOf(delivery: Delivery): string {
-  if (delivery.kind === DeliveryKind.WELCOME) return '*';
+/** The conversation a delivery belongs to, for a commit; undefined for a Welcome or an unreadable header. */
+function heldConversationOf(delivery: Delivery): string | undefined {
+  if (delivery.kind === DeliveryKind.WELCOME) return undefined;
   try {
     const header = readMlsMessageHeader(delivery.message, { maxBytes: 16 * 1024 * 1024 });
-    return 'groupId' in header ? toHex(header.groupId) : '*';
+    return 'groupId' in header ? toHex(header.groupId) : undefined;
   } catch {
-    return '*';
+    return undefined;
   }
 }
 

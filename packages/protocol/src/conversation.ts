@@ -960,6 +960,12 @@ export class Conversation {
     await this.save();
   }
 
+  /** Whether `commit` differs from the one this member merged for `epoch`; undefined if none is remembered. */
+  private async differsFromMergedCommit(epoch: bigint, commit: Uint8Array): Promise<boolean | undefined> {
+    const seen = this.meta.commits.find(([e]) => e === epoch.toString());
+    return seen ? seen[1] !== hex(await sha256(commit)) : undefined;
+  }
+
   private async rememberCommit(epoch: bigint, commit: Uint8Array): Promise<void> {
     const digest = hex(await sha256(commit));
     const key = epoch.toString();
@@ -1006,8 +1012,7 @@ export class Conversation {
       throw new ProtocolError('gap', 'message from an epoch this member has not reached');
     }
     if (header.contentType === contentTypes.commit && header.epoch < this.epoch) {
-      const seen = this.meta.commits.find(([e]) => e === header.epoch.toString());
-      if (seen && seen[1] !== hex(await sha256(bytes)) && !ignoreForksAndGaps) {
+      if ((await this.differsFromMergedCommit(header.epoch, bytes)) && !ignoreForksAndGaps) {
         throw new ProtocolError('fork', 'a different commit for an epoch already processed');
       }
       return { kind: 'duplicate' };
@@ -1016,11 +1021,10 @@ export class Conversation {
       // A removed member stays in the epoch its removal ended: another commit for that epoch
       // is a fork (the server showed it a removal the others did not see), not silence.
       if (header.contentType === contentTypes.commit && header.epoch === this.epoch && !ignoreForksAndGaps) {
-        const seen = this.meta.commits.find(([e]) => e === header.epoch.toString());
-        if (seen && seen[1] !== hex(await sha256(bytes))) {
+        const differs = await this.differsFromMergedCommit(header.epoch, bytes);
+        if (differs)
           throw new ProtocolError('fork', 'a different commit for the epoch that removed this member');
-        }
-        if (seen) return { kind: 'duplicate' };
+        if (differs === false) return { kind: 'duplicate' };
       }
       throw new ProtocolError('not-a-member', 'not in the conversation');
     }

@@ -138,14 +138,7 @@ describe('delivery service', () => {
     const d = await (await TestAccount.create(h.url)).register();
     const tokenA = await a.signIn();
     const tokenB1 = await b.signIn();
-    await b.addDevice(2);
-    await call(
-      h.url,
-      routes.updateDeviceList,
-      { signedDeviceList: await b.signedList(2n) },
-      { token: tokenB1 },
-    );
-    const tokenB2 = await b.signIn(2);
+    const tokenB2 = await b.linkDevice(2, tokenB1);
     const tokenC = await c.signIn();
     const tokenD = await d.signIn();
     const kpB1 = await b.keyPackage(1);

@@ -237,14 +237,7 @@ for (const makeAdapter of [sqliteAdapter, postgresAdapter]) {
       const mallory = await (await TestAccount.create(h.url)).register();
       const victor = await (await TestAccount.create(h.url)).register();
       const token1 = await mallory.signIn();
-      await mallory.addDevice(2);
-      await call(
-        h.url,
-        routes.updateDeviceList,
-        { signedDeviceList: await mallory.signedList(2n) },
-        { token: token1 },
-      );
-      const token2 = await mallory.signIn(2);
+      const token2 = await mallory.linkDevice(2, token1);
       const tokenVictor = await victor.signIn();
       const kp = await victor.keyPackage();
       await call(h.url, routes.uploadKeyPackages, { oneTime: [kp.bytes] }, { token: tokenVictor });

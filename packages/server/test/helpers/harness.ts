@@ -207,6 +207,23 @@ export class TestAccount {
     this.devices.set(id, { signatureKey: device.publicKey, secretKey: device.secretKey });
   }
 
+  /**
+   * Adds device `id` and publishes the next device list with it (signed in as `token`'s
+   * device); returns the new device's session token.
+   */
+  async linkDevice(id: number, token: Uint8Array): Promise<Uint8Array> {
+    await this.addDevice(id);
+    const sequence = this.sequence + 1n;
+    await call(
+      this.base,
+      routes.updateDeviceList,
+      { signedDeviceList: await this.signedList(sequence) },
+      { token },
+    );
+    this.sequence = sequence;
+    return this.signIn(id);
+  }
+
   /** Signs in a device over HTTP; returns its session token. */
   /** Signs in; the challenge comes from this account's server, the answer goes to `answerAt`. */
   async signIn(deviceId = 1, origin?: string, answerAt = this.base): Promise<Uint8Array> {
