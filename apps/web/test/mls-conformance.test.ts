@@ -8,9 +8,8 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { processMessage } from 'ts-mls-unpatched';
-import { credentialAddress } from '@ghostproof/protocol';
 import { groupOf, World } from '../../../packages/protocol/test/helpers/people.js';
-import { attackerContext, rawState } from '../../../packages/protocol/test/helpers/raw-mls.js';
+import { attackerContext, leafIndexOf, rawState } from '../../../packages/protocol/test/helpers/raw-mls.js';
 import {
   commitWithUnpatchedRule,
   framedMessage,
@@ -41,12 +40,9 @@ describe('the MLS patch in the web bundle (chromium)', () => {
     const aliceConv = convs.get('alice/1')!;
     const bobConv = convs.get('bob/1')!;
     bobBefore = rawState(bobConv);
-    const tree = rawState(aliceConv).ratchetTree;
-    const carolLeaf = tree.findIndex(
-      (n, i) =>
-        i % 2 === 0 && n?.nodeType === 1 && credentialAddress(n.leaf.credential)?.username === 'carol',
-    );
-    withoutPath = (await commitWithUnpatchedRule(rawState(aliceConv), [carolLeaf / 2], XWING)).commit;
+    withoutPath = (
+      await commitWithUnpatchedRule(rawState(aliceConv), [leafIndexOf(aliceConv, 'carol')], XWING)
+    ).commit;
     const withPath = (await aliceConv.prepareRemoveMembers(['carol'])).commit;
     const device = bob.devices[0]!.identity;
     const input: ConformanceInput = {

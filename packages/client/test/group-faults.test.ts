@@ -10,8 +10,8 @@ import { create } from '@bufbuild/protobuf';
 import { ApiError, DeliveryKind, ErrorBodySchema, MailboxSchema } from '@ghostproof/api';
 import { ClientError, MemoryClientStore, Messenger } from '@ghostproof/client';
 import { nodeWebSocket } from '@ghostproof/client/node';
-import { credentialAddress, type Conversation } from '@ghostproof/protocol';
-import { rawState } from '../../protocol/test/helpers/raw-mls.js';
+import type { Conversation } from '@ghostproof/protocol';
+import { leafIndexOf, rawState } from '../../protocol/test/helpers/raw-mls.js';
 import { commitWithUnpatchedRule } from '../../protocol/test/helpers/removed-member.js';
 import type { MaliciousServer } from './harness/malicious-server.js';
 import type { Person } from './harness/people.js';
@@ -437,11 +437,11 @@ describe('a removal made by a client that was not upgraded', () => {
       const aliceConversation = await (
         alice.messenger as unknown as { mls(id: string): Promise<Conversation> }
       ).mls(id);
-      const daveLeaf = rawState(aliceConversation).ratchetTree.findIndex(
-        (n, i) =>
-          i % 2 === 0 && n?.nodeType === 1 && credentialAddress(n.leaf.credential)?.username === 'dave',
+      const { commit } = await commitWithUnpatchedRule(
+        rawState(aliceConversation),
+        [leafIndexOf(aliceConversation, 'dave')],
+        0xf00d,
       );
-      const { commit } = await commitWithUnpatchedRule(rawState(aliceConversation), [daveLeaf / 2], 0xf00d);
       const answer = await harness.requestAs('alice', {
         case: 'sendCommit',
         value: {

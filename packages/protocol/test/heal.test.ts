@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { processMessage } from 'ts-mls-unpatched';
-import { body, credentialAddress, type Conversation } from '@ghostproof/protocol';
+import { body, type Conversation } from '@ghostproof/protocol';
 import { decode, defaultProposalTypes, mlsMessageDecoder } from 'ts-mls';
 import {
   attemptAsRemovedMember,
@@ -14,19 +14,10 @@ import {
   commitWithUnpatchedRule,
   framedMessage,
 } from './helpers/removed-member.js';
-import { rawState, recordWith } from './helpers/raw-mls.js';
+import { leafIndexOf, rawState, recordWith } from './helpers/raw-mls.js';
 import { groupOf, land, suites, World } from './helpers/people.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
-function leafOf(conversation: Conversation, username: string): number {
-  const tree = rawState(conversation).ratchetTree;
-  const node = tree.findIndex(
-    (n, i) => i % 2 === 0 && n?.nodeType === 1 && credentialAddress(n.leaf.credential)?.username === username,
-  );
-  if (node < 0) throw new Error(`${username} is not on the roster`);
-  return node / 2;
-}
 
 for (const [suiteName, cipherSuite] of suites) {
   describe(`healing groups made under rc.10's rule (${suiteName})`, () => {
@@ -44,7 +35,7 @@ for (const [suiteName, cipherSuite] of suites) {
       // Before the upgrade: alice removed carol under rc.10's rule; bob processed it with rc.10.
       const removal = await commitWithUnpatchedRule(
         rawState(aliceConv!),
-        [leafOf(aliceConv!, 'carol')],
+        [leafIndexOf(aliceConv!, 'carol')],
         cipherSuite,
       );
       const bobProcessed = await processMessage({
@@ -121,7 +112,7 @@ for (const [suiteName, cipherSuite] of suites) {
 
       const removal = await commitWithUnpatchedRule(
         rawState(aliceConv),
-        [leafOf(aliceConv, 'carol')],
+        [leafIndexOf(aliceConv, 'carol')],
         cipherSuite,
       );
       const pathless = await reload(

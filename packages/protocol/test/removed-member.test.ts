@@ -12,7 +12,6 @@ import {
   body,
   ContentSchema,
   create,
-  credentialAddress,
   encodeContent,
   ProtocolError,
   type Conversation,
@@ -24,24 +23,13 @@ import {
   framedMessage,
   sendWithUnpatched,
 } from './helpers/removed-member.js';
-import { attackerContext, rawState } from './helpers/raw-mls.js';
+import { attackerContext, leafIndexOf, rawState } from './helpers/raw-mls.js';
 import { deliver, groupOf, land, suites, World } from './helpers/people.js';
 
 function get(map: Map<string, Conversation>, key: string): Conversation {
   const c = map.get(key);
   if (!c) throw new Error(`no conversation for ${key}`);
   return c;
-}
-
-function leafIndexOf(conversation: Conversation, username: string, deviceId = 1): number {
-  const tree = rawState(conversation).ratchetTree;
-  for (let node = 0; node < tree.length; node += 2) {
-    const entry = tree[node];
-    if (entry?.nodeType !== 1) continue;
-    const address = credentialAddress(entry.leaf.credential);
-    if (address?.username === username && address.deviceId === deviceId) return node / 2;
-  }
-  throw new Error(`${username}/${deviceId} is not on the roster`);
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -15,7 +15,7 @@ import {
   type ClientState,
   type MlsContext,
 } from 'ts-mls';
-import type { Conversation } from '@ghostproof/protocol';
+import { credentialAddress, type Conversation } from '@ghostproof/protocol';
 
 export function rawState(conversation: Conversation): ClientState {
   const reader = new ByteReader(conversation.record(), 'record');
@@ -25,6 +25,18 @@ export function rawState(conversation: Conversation): ClientState {
   const state = decode(clientStateDecoder, reader.bytes(reader.u32()));
   if (!state) throw new Error('cannot decode state');
   return state;
+}
+
+/** The leaf index of `username`'s device in the conversation's ratchet tree. */
+export function leafIndexOf(conversation: Conversation, username: string, deviceId = 1): number {
+  const tree = rawState(conversation).ratchetTree;
+  for (let node = 0; node < tree.length; node += 2) {
+    const entry = tree[node];
+    if (entry?.nodeType !== 1) continue;
+    const address = credentialAddress(entry.leaf.credential);
+    if (address?.username === username && address.deviceId === deviceId) return node / 2;
+  }
+  throw new Error(`${username}/${deviceId} is not on the roster`);
 }
 
 /** An attacker's MLS context: it skips every credential check on its own side. */
