@@ -226,6 +226,8 @@ export class Messenger {
    * member that commit removes could still read the epoch it would end.
    */
   private heldConversation: string | undefined;
+  /** The heal list (HEAL_SETTING) was found saved and empty. */
+  private healed = false;
   private flushQueued: Promise<void> | undefined;
 
   private constructor(private readonly options: MessengerOptions) {
@@ -451,8 +453,14 @@ export class Messenger {
 
   /** Conversations still to heal (docs/protocol.md, "Healing groups made before the fix"). */
   private async conversationsToHeal(): Promise<string[]> {
+    // Once the saved list is empty it stays so: no store read on every send after that.
+    if (this.healed) return [];
     const saved = await this.options.store.getSetting(HEAL_SETTING);
-    if (saved) return JSON.parse(new TextDecoder().decode(saved)) as string[];
+    if (saved) {
+      const ids = JSON.parse(new TextDecoder().decode(saved)) as string[];
+      this.healed = ids.length === 0;
+      return ids;
+    }
     // A profile from before the fix: every conversation it may still write in.
     return (await this.options.store.listConversationInfos())
       .filter((info) => info.status === 'active' || info.status === 'request')
