@@ -1,6 +1,7 @@
 // Runs every *.test.ts under packages/*/test and apps/*/test with Node's test runner and tsx.
 // Node 20's runner does not expand globs itself, so the files are listed here.
 import { spawn } from 'node:child_process';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
