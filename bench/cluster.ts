@@ -20,9 +20,10 @@
 // (two here): the figures are per machine, not per node of a real deployment.
 // The databases are created with random names and dropped at the end; every child process is
 // stopped on exit, on failure and on SIGINT/SIGTERM. Writes bench/results/cluster.json.
-import { execFileSync } from 'node:child_process';
+// Its knobs are in bench/cluster/config.ts, what it reads besides the load in probes.ts, and
+// the results it writes and prints in report.ts.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -32,7 +33,6 @@ import {
   inBatches,
   latencyRun,
   OursClient,
-  pidsMatching,
   RawClient,
   setUpConversations,
   sleep,
@@ -41,123 +41,36 @@ import {
   type Account,
   type ChildServer,
   type LatencyResult,
-  type LoadClient,
   type OnDelivery,
   type ThroughputResult,
 } from './load.js';
-import { median, round, writeResults } from './stats.js';
-
-const env = process.env;
-const CLIENTS = Number(env.BENCH_CLIENTS ?? 1000);
-const ROUNDS = Number(env.BENCH_ROUNDS ?? 5);
-// Longer than bench:relay's 3 s: at saturation a PostgreSQL node commits everything queued
-// while its previous batch ran as one batch, so deliveries come in bursts of up to
-// CLIENTS × WINDOW about once a second, and a 3 s window counts two or three of them.
-const ROUND_MS = Number(env.BENCH_ROUND_MS ?? 6000);
-const WINDOW = Number(env.BENCH_WINDOW ?? 4);
-const GROUPS_PER_CLIENT = 3;
-const LATENCY_RATE = Number(env.BENCH_CLUSTER_LATENCY_RATE ?? 1000);
-const LATENCY_ROUNDS = Number(env.BENCH_CLUSTER_LATENCY_ROUNDS ?? 3);
-const LATENCY_MS = Number(env.BENCH_CLUSTER_LATENCY_MS ?? 5000);
-const LATENCY_WARMUP_MS = 1000;
-const POSTGRES_ADMIN = env.BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const NATS = env.BENCH_NATS ?? 'nats://127.0.0.1:4222';
-
-const NAMES = ['raw', 'sqlite_1', 'postgres_1', 'postgres_nats_2'] as const;
-type Name = (typeof NAMES)[number];
-
-interface Configuration {
-  readonly name: Name;
-  readonly clients: readonly LoadClient[];
-  readonly setHandler: (h: OnDelivery) => void;
-  readonly cpuMeters: Record<string, () => number>;
-  readonly errors: () => number;
-  /** The nodes' /metrics, to read their group commits from (none for the raw relay). */
-  readonly metricsUrls: readonly string[];
-  /** Messages delivered to this configuration's clients so far. */
-  readonly delivered: () => number;
-  readonly onPostgres: boolean;
-}
-
-interface GroupCommits {
-  readonly batches: number;
-  readonly writes: number;
-  readonly seconds: number;
-}
-
-/** Group commits so far, summed over the nodes (the store's histograms in /metrics). */
-async function groupCommits(urls: readonly string[]): Promise<GroupCommits> {
-  let batches = 0;
-  let writes = 0;
-  let seconds = 0;
-  for (const url of urls) {
-    const text = await (await fetch(url)).text();
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-    batches += value('ghostproof_store_flush_seconds_count');
-    seconds += value('ghostproof_store_flush_seconds_sum');
-    writes += value('ghostproof_store_batch_writes_sum');
-  }
-  return { batches, writes, seconds };
-}
-
-// ---- PostgreSQL databases of this run -------------------------------------------------------
-
-async function adminQuery(sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
-
-function databaseUrl(name: string): string {
-  const url = new URL(POSTGRES_ADMIN);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-/** CPU seconds of the PostgreSQL backends serving `database` (their titles name it). */
-function backendCpu(database: string): () => number {
-  return () => pidsMatching(` ${database} `).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-}
-
-/** The commit measured, and whether the server's packages differed from it in the work tree. */
-function sourceState(): { commit: string; packages_modified: boolean } {
-  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
-  try {
-    return {
-      commit: git('rev-parse', 'HEAD'),
-      packages_modified: git('status', '--porcelain', 'packages').length > 0,
-    };
-  } catch {
-    return { commit: 'unknown', packages_modified: true };
-  }
-}
-
-/**
- * The nats-server serving `url`, if it runs here: the one whose command line names its port
- * (or names none, for the default 4222). Fault tests start nats-servers of their own.
- */
-function natsServerPids(url: string): number[] {
-  const { hostname, port: given } = new URL(url);
-  if (hostname !== '127.0.0.1' && hostname !== 'localhost') return [];
-  const port = given === '' ? '4222' : given;
-  return pidsMatching('nats-server').filter((pid) => {
-    let args: string[];
-    try {
-      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      return false;
-    }
-    if (!args[0]?.endsWith('nats-server')) return false;
-    const at = args.findIndex((a) => a === '-p' || a === '--port');
-    return at === -1 ? port === '4222' : args[at + 1] === port;
-  });
-}
-
-// ---- the run ---------------------------------------------------------------------------------
+import { round } from './stats.js';
+import {
+  CLIENTS,
+  GROUPS_PER_CLIENT,
+  LATENCY_MS,
+  LATENCY_RATE,
+  LATENCY_ROUNDS,
+  LATENCY_WARMUP_MS,
+  NAMES,
+  NATS,
+  POSTGRES_ADMIN,
+  ROUND_MS,
+  ROUNDS,
+  WINDOW,
+  type Configuration,
+  type Name,
+} from './cluster/config.js';
+import {
+  adminQuery,
+  backendCpu,
+  databaseUrl,
+  groupCommits,
+  natsServerPids,
+  sourceState,
+  type RoundCommits,
+} from './cluster/probes.js';
+import { formatRate, reportResults } from './cluster/report.js';
 
 async function main(): Promise<void> {
   const runId = randomBytes(5).toString('hex');
@@ -348,7 +261,7 @@ async function main(): Promise<void> {
     // 1. Throughput: a warm-up round of each, then rounds in rotating order.
     const throughput = { window: WINDOW, roundMs: ROUND_MS };
     const rounds = new Map<Name, ThroughputResult[]>(NAMES.map((n) => [n, []]));
-    const commits = new Map<Name, (GroupCommits & { wallSeconds: number })[]>(NAMES.map((n) => [n, []]));
+    const commits = new Map<Name, RoundCommits[]>(NAMES.map((n) => [n, []]));
     // WAL the PostgreSQL server wrote per delivered message over whole rounds (ramp-up and
     // drain included). The server is shared: other databases' writes in that time count too.
     const walPerMessage = new Map<Name, number[]>(NAMES.map((n) => [n, []]));
@@ -365,7 +278,6 @@ async function main(): Promise<void> {
     for (const c of configurations) {
       await throughputRound(c.clients, c.setHandler, c.cpuMeters, { ...throughput, roundMs: ROUND_MS / 2 });
     }
-    const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     for (let r = 0; r < ROUNDS; r++) {
       for (let k = 0; k < configurations.length; k++) {
         const c = configurations[(r + k) % configurations.length]!;
@@ -389,7 +301,7 @@ async function main(): Promise<void> {
           .map(([meter, us]) => `${meter} ${Math.round(us)}`)
           .join(', ');
         console.log(
-          `  round ${r + 1} ${c.name.padEnd(15)} ${fmt(result.rate).padStart(7)} msg/s; CPU µs per message: ${cpu}, load generator ${Math.round(result.generatorUs)}`,
+          `  round ${r + 1} ${c.name.padEnd(15)} ${formatRate(result.rate).padStart(7)} msg/s; CPU µs per message: ${cpu}, load generator ${Math.round(result.generatorUs)}`,
         );
       }
     }
@@ -414,154 +326,7 @@ async function main(): Promise<void> {
       if (count > 0) console.log(`  warning: ${count} error responses from ${name} during the run`);
     }
     for (const c of configurations) for (const client of c.clients) client.close();
-
-    // ---- results ----------------------------------------------------------------------------
-    const rateOf = (name: Name) => median(rounds.get(name)!.map((r) => r.rate));
-    const rawRate = rateOf('raw');
-    const cpuOf = (name: Name) => {
-      const results = rounds.get(name)!;
-      return Object.fromEntries(
-        Object.keys(results[0]!.cpuUs).map((meter) => [
-          meter,
-          Math.round(median(results.map((r) => r.cpuUs[meter]!))),
-        ]),
-      );
-    };
-    const latencyOf = (name: Name) => {
-      const runs = latencies.get(name)!;
-      return {
-        p50: median(runs.map((l) => l.p50)),
-        p99: median(runs.map((l) => l.p99)),
-        delivered: runs.reduce((n, l) => n + l.delivered, 0),
-        expected: runs.reduce((n, l) => n + l.expected, 0),
-      };
-    };
-    /** Per round: writes per group commit and its mean duration (ramp-up and drain included). */
-    const commitsOf = (name: Name) => {
-      const perRound = commits.get(name)!.filter((c) => c.batches > 0);
-      if (perRound.length === 0) return undefined;
-      return {
-        writes_per_commit: Math.round(median(perRound.map((c) => c.writes / c.batches))),
-        ms_per_commit: round(median(perRound.map((c) => (c.seconds * 1000) / c.batches)), 1),
-        // Time spent inside a group commit, per node, over the round: near 1 means the node
-        // was always waiting on one (one batch in flight at a time).
-        busy_share_per_node: round(
-          median(perRound.map((c) => c.seconds / c.wallSeconds)) / (name === 'postgres_nats_2' ? 2 : 1),
-          2,
-        ),
-      };
-    };
-    const slowest = Math.min(...NAMES.map(rateOf));
-    const ghostproof = (name: Exclude<Name, 'raw'>) => ({
-      msgs_per_s: Math.round(rateOf(name)),
-      ratio_vs_raw: round(rateOf(name) / rawRate, 3),
-      p99_ms: round(latencyOf(name).p99, 2),
-      p50_ms: round(latencyOf(name).p50, 2),
-      nodes: name === 'postgres_nats_2' ? 2 : 1,
-      cpu_us_per_msg: cpuOf(name),
-      rounds_msgs_per_s: rounds.get(name)!.map((r) => Math.round(r.rate)),
-      rounds_p99_ms: latencies.get(name)!.map((l) => round(l.p99, 2)),
-      group_commits: commitsOf(name),
-      wal_bytes_per_msg:
-        walPerMessage.get(name)!.length > 0 ? Math.round(median(walPerMessage.get(name)!)) : undefined,
-      latency_delivered_of_offered: `${latencyOf(name).delivered} of ${latencyOf(name).expected}`,
-      errors: errors[name],
-    });
-    const results = {
-      raw_msgs_per_s: Math.round(rawRate),
-      sqlite_1: ghostproof('sqlite_1'),
-      postgres_1: ghostproof('postgres_1'),
-      postgres_nats_2: ghostproof('postgres_nats_2'),
-      raw: {
-        p50_ms: round(latencyOf('raw').p50, 2),
-        p99_ms: round(latencyOf('raw').p99, 2),
-        cpu_us_per_msg: cpuOf('raw'),
-        rounds_msgs_per_s: rounds.get('raw')!.map((r) => Math.round(r.rate)),
-      },
-      latency: {
-        offered_msgs_per_s: LATENCY_RATE,
-        share_of_slowest_throughput: round(LATENCY_RATE / slowest, 2),
-        connections: CLIENTS,
-        rounds: LATENCY_ROUNDS,
-        run_ms: LATENCY_MS,
-        warmup_ms: LATENCY_WARMUP_MS,
-        statistic: 'median over rounds of each round’s p50 and p99',
-      },
-      config: {
-        clients: CLIENTS,
-        window: WINDOW,
-        rounds: ROUNDS,
-        round_ms: ROUND_MS,
-        groups_per_client: GROUPS_PER_CLIENT,
-        payload_bytes: 200,
-        cross_node_share_postgres_nats_2: 1,
-        order: 'interleaved, starting configuration rotated each round',
-        cpu_meters:
-          'nodes: the server processes; postgres: backends of this configuration’s database only ' +
-          '(not the WAL writer or checkpointer); nats: the whole nats-server process, shared',
-      },
-      machine: {
-        cores: cpus().length,
-        cpu: cpus()[0]?.model ?? 'unknown',
-        node: process.version,
-        // One-minute load average: other work on the VM shows here.
-        load_average_at_start: round(loadBefore, 2),
-        load_average_at_end: round(loadavg()[0]!, 2),
-        note:
-          'every node process, PostgreSQL, NATS and the load generator run on these cores, ' +
-          'on a shared VM: figures are per machine, not per node of a deployment',
-      },
-      date: new Date().toISOString().slice(0, 10),
-      source,
-      total_s: 0,
-    };
-    results.total_s = Math.round((performance.now() - started) / 1000);
-    const file = writeResults('cluster', results);
-
-    const pad = (s: string | number, n: number) => String(s).padStart(n);
-    console.log('');
-    console.log(
-      `| configuration   | nodes | msg/s (median of ${ROUNDS}) | ratio vs raw | CPU µs/msg nodes / pg / nats | p50 / p99 ms at ${LATENCY_RATE} msg/s |`,
-    );
-    console.log(
-      '| --------------- | ----- | ------------------- | ------------ | ---------------------------- | ------------------------- |',
-    );
-    for (const name of NAMES) {
-      const cpu = cpuOf(name);
-      const lat = latencyOf(name);
-      console.log(
-        `| ${name.padEnd(15)} | ${pad(name === 'postgres_nats_2' ? 2 : 1, 5)} | ${pad(fmt(rateOf(name)), 19)} | ${pad(
-          round(rateOf(name) / rawRate, 3),
-          12,
-        )} | ${pad(`${cpu.nodes ?? '-'} / ${cpu.postgres ?? '-'} / ${cpu.nats ?? '-'}`, 28)} | ${pad(
-          `${round(lat.p50, 2)} / ${round(lat.p99, 2)}`,
-          25,
-        )} |`,
-      );
-    }
-    for (const name of NAMES) {
-      const c = commitsOf(name);
-      if (c) {
-        console.log(
-          `  ${name}: ${c.writes_per_commit} writes per group commit, ${c.ms_per_commit} ms each, ` +
-            `${c.busy_share_per_node} of each node's time inside one` +
-            (walPerMessage.get(name)!.length > 0
-              ? `; ${Math.round(median(walPerMessage.get(name)!))} bytes of WAL per message`
-              : '') +
-            ' (medians of the rounds)',
-        );
-      }
-    }
-    console.log(
-      `\nThe offered latency rate is ${round(LATENCY_RATE / slowest, 2)} of the slowest configuration's throughput.` +
-        ` All processes share ${cpus().length} cores. ${results.total_s} s in all.`,
-    );
-    if (LATENCY_RATE > slowest / 2) {
-      console.log(
-        'warning: the latency rate is above half of the slowest throughput measured; lower BENCH_CLUSTER_LATENCY_RATE',
-      );
-    }
-    console.log(`wrote ${file}`);
+    reportResults({ rounds, commits, walPerMessage, latencies, errors }, { started, source, loadBefore });
   } finally {
     await cleanUp();
   }

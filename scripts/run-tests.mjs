@@ -1,4 +1,5 @@
-// Runs every *.test.ts under packages/*/test and apps/*/test with Node's test runner and tsx.
+// Runs every *.test.ts under packages/*/test, apps/*/test and scripts/test with Node's test
+// runner and tsx.
 // Node 20's runner does not expand globs itself, so the files are listed here.
 import { spawn } from 'node:child_process';
 import { clearTimeout, setTimeout } from 'node:timers';
@@ -34,6 +35,7 @@ for (const group of ['packages', 'apps']) {
     }
   }
 }
+collect(join(root, 'scripts', 'test'), files); // the repository's own tools
 const selected = files
   .map((f) => relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((part) => f.includes(part)))
