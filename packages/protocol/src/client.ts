@@ -18,7 +18,8 @@ import {
   type CiphersuiteImpl,
   type CryptoProvider,
 } from 'ts-mls';
-import { authServiceFor, Conversation, type ConversationEnv, type ConversationKind } from './conversation.js';
+import { Conversation, type ConversationKind } from './conversation.js';
+import { mlsContextFor, type ConversationEnv } from './conversation-env.js';
 import { decodeSettings, encodeSettings } from './conversation-settings.js';
 import type { DeviceDirectory } from './directory.js';
 import { ProtocolError } from './errors.js';
@@ -29,7 +30,7 @@ import {
   decodePrivateKeyPackage,
   generateKeyPackage,
 } from './key-packages.js';
-import { clientConfigFor, defaultLimits, type ProtocolLimits } from './limits.js';
+import { defaultLimits, type ProtocolLimits } from './limits.js';
 import { requireConformingMls } from './mls-conformance.js';
 import type { ProtocolStore } from './store.js';
 
@@ -157,11 +158,7 @@ export class ProtocolClient {
       now: this.clock(),
     });
     const state = await createGroup({
-      context: {
-        cipherSuite: env.cipherSuite,
-        authService: authServiceFor(env),
-        clientConfig: clientConfigFor(this.limits),
-      },
+      context: mlsContextFor(env),
       groupId: crypto.getRandomValues(new Uint8Array(32)),
       keyPackage: decodeKeyPackageMessage(own.publicBytes),
       privateKeyPackage: decodePrivateKeyPackage(own.privateBytes),
@@ -198,11 +195,7 @@ export class ProtocolClient {
       let state;
       try {
         state = await joinGroup({
-          context: {
-            cipherSuite: env.cipherSuite,
-            authService: authServiceFor(env),
-            clientConfig: clientConfigFor(this.limits),
-          },
+          context: mlsContextFor(env),
           welcome,
           keyPackage: decodeKeyPackageMessage(stored.publicBytes),
           privateKeys,
