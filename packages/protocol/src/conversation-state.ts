@@ -11,8 +11,12 @@ import {
   decode,
   encode,
   nodeTypes,
+  processMessage,
   type ClientState,
+  type IncomingMessageCallback,
   type MlsContext,
+  type MlsPrivateMessage,
+  type ProcessMessageResult,
   type Proposal,
 } from 'ts-mls';
 import { hex, sha256, utf8 } from './bytes.js';
@@ -230,6 +234,23 @@ export class ConversationState {
 
   context(): MlsContext {
     return mlsContextFor(this.env);
+  }
+
+  /**
+   * ts-mls's processing of `message` against the current state, which it leaves as it is:
+   * the caller adopts the new state once it has checked the result. `callback` rules on a
+   * proposal or commit before it is applied.
+   */
+  processMessage(
+    message: MlsPrivateMessage,
+    callback?: IncomingMessageCallback,
+  ): Promise<ProcessMessageResult> {
+    return processMessage({
+      context: this.context(),
+      state: this.mls,
+      message,
+      ...(callback ? { callback } : {}),
+    });
   }
 
   /** Throws `not-a-member` unless this device is still in the group. */

@@ -3,7 +3,7 @@
 // checked against this member's history (its epoch tag: a fork) and noted for the
 // missing-messages bookkeeping (skipped generations, the sender's statement about the
 // previous epoch).
-import { processMessage, ValidationError, type ClientState, type MlsPrivateMessage } from 'ts-mls';
+import { ValidationError, type ClientState, type MlsPrivateMessage } from 'ts-mls';
 import { hex } from './bytes.js';
 import { decodeContent, type Content } from './content.js';
 import type { ConversationState } from './conversation-state.js';
@@ -86,7 +86,7 @@ export async function processApplicationMessage(
   const before = conversation.mls;
   let processed;
   try {
-    processed = await processMessage({ context: conversation.context(), state: before, message });
+    processed = await conversation.processMessage(message);
   } catch (err) {
     throw err instanceof ValidationError
       ? await classifyApplicationFailure(

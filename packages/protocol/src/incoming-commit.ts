@@ -5,7 +5,6 @@
 // anyway. What it did is derived from the trees and settings before and after it.
 import {
   defaultProposalTypes,
-  processMessage,
   type ClientState,
   type IncomingMessageAction,
   type MlsPrivateMessage,
@@ -63,17 +62,12 @@ export async function processCommit(
   let rejected: string | undefined;
   let processed;
   try {
-    processed = await processMessage({
-      context: conversation.context(),
-      state: before,
-      message,
-      callback: (incoming): IncomingMessageAction => {
-        if (incoming.kind !== 'commit') return 'reject';
-        committer = incoming.senderLeafIndex;
-        committed = incoming.proposals;
-        rejected = commitPolicyViolation(before, incoming.senderLeafIndex, incoming.proposals);
-        return rejected ? 'reject' : 'accept';
-      },
+    processed = await conversation.processMessage(message, (incoming): IncomingMessageAction => {
+      if (incoming.kind !== 'commit') return 'reject';
+      committer = incoming.senderLeafIndex;
+      committed = incoming.proposals;
+      rejected = commitPolicyViolation(before, incoming.senderLeafIndex, incoming.proposals);
+      return rejected ? 'reject' : 'accept';
     });
   } catch (err) {
     const failure = classifyMlsFailure(err, true);

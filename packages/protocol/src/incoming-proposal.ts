@@ -1,7 +1,7 @@
 // A standalone proposal from a member. Ghostproof members propose only their own removal
 // (leaving); anything else waits for a commit, which carries it by value. An accepted leave
 // proposal is kept in the MLS state until the next commit applies it.
-import { processMessage, type MlsPrivateMessage, type IncomingMessageAction } from 'ts-mls';
+import { type MlsPrivateMessage, type IncomingMessageAction } from 'ts-mls';
 import type { ConversationState } from './conversation-state.js';
 import type { ProcessOutcome } from './conversation-types.js';
 import { ProtocolError } from './errors.js';
@@ -17,16 +17,11 @@ export async function processProposal(
   let leaving = false;
   let processed;
   try {
-    processed = await processMessage({
-      context: conversation.context(),
-      state: before,
-      message,
-      callback: (incoming): IncomingMessageAction => {
-        if (incoming.kind !== 'proposal') return 'reject';
-        proposal = incoming.proposal;
-        leaving = isSelfRemove(before.ratchetTree, incoming.proposal);
-        return leaving ? 'accept' : 'reject';
-      },
+    processed = await conversation.processMessage(message, (incoming): IncomingMessageAction => {
+      if (incoming.kind !== 'proposal') return 'reject';
+      proposal = incoming.proposal;
+      leaving = isSelfRemove(before.ratchetTree, incoming.proposal);
+      return leaving ? 'accept' : 'reject';
     });
   } catch (err) {
     throw classifyMlsFailure(err, false);
