@@ -18,7 +18,8 @@ import {
   type CiphersuiteImpl,
   type CryptoProvider,
 } from 'ts-mls';
-import { authServiceFor, Conversation, type ConversationEnv, type ConversationKind } from './conversation.js';
+import { Conversation, type ConversationKind } from './conversation.js';
+import { mlsContextFor, type ConversationEnv } from './conversation-env.js';
 import { decodeSettings, encodeSettings } from './conversation-settings.js';
 import type { DeviceDirectory } from './directory.js';
 import { ProtocolError } from './errors.js';
@@ -29,7 +30,7 @@ import {
   decodePrivateKeyPackage,
   generateKeyPackage,
 } from './key-packages.js';
-import { clientConfigFor, defaultLimits, type ProtocolLimits } from './limits.js';
+import { defaultLimits, type ProtocolLimits } from './limits.js';
 import { requireConformingMls } from './mls-conformance.js';
 import type { ProtocolStore } from './store.js';
 
@@ -58,6 +59,10 @@ export interface ProtocolClientOptions {
   readonly unsafeTestingAcceptConflictingWelcomes?: boolean;
 }
 
+/**
+ * The protocol for one device. Its methods pass through whatever the caller's store and
+ * directory throw; the ProtocolError codes each lists are the protocol's own.
+ */
 export class ProtocolClient {
   private readonly suites = new Map<number, Promise<CiphersuiteImpl>>();
 
@@ -74,15 +79,19 @@ export class ProtocolClient {
   ) {}
 
   /**
-   * The MLS library self-check (once per process): throws `nonconforming-mls` on a library
-   * without the update path fix. `create` runs it; callers run it before anything they
-   * would not want to undo (registering an account).
+   * The MLS library self-check (once per process). `create` runs it; callers run it before
+   * anything they would not want to undo (registering an account).
+   * @throws {@link ProtocolError} `nonconforming-mls`: a library without the update path fix.
    */
   static requireConformingLibrary(): Promise<void> {
     return requireConformingMls();
   }
 
-  /** Refuses (`nonconforming-mls`) to run on an MLS library that fails the self-check. */
+  /**
+   * A client for `options.device` over the caller's store and directory; unset options take
+   * their defaults (limits, the clock, the platform's crypto provider).
+   * @throws {@link ProtocolError} `nonconforming-mls`: the MLS library fails the self-check.
+   */
   static async create(options: ProtocolClientOptions): Promise<ProtocolClient> {
     await requireConformingMls();
     return new ProtocolClient(
@@ -125,6 +134,7 @@ export class ProtocolClient {
   /**
    * Makes `count` one-time key packages and one last-resort package, keeps their private
    * parts in the store, and returns the public MLSMessage bytes to upload.
+   * @throws {@link ProtocolError} `malformed`: an unsupported ciphersuite.
    */
   async generateKeyPackages(
     count: number,
@@ -145,6 +155,7 @@ export class ProtocolClient {
   /**
    * A new conversation with this device alone. Its settings are in the group context from the
    * start: a group's admin list names this account, a 1:1 has none, and no timer is set.
+   * @throws {@link ProtocolError} `malformed`: an unsupported ciphersuite.
    */
   async createConversation(
     options: { kind?: ConversationKind; cipherSuite?: CiphersuiteId } = {},
@@ -157,11 +168,7 @@ export class ProtocolClient {
       now: this.clock(),
     });
     const state = await createGroup({
-      context: {
-        cipherSuite: env.cipherSuite,
-        authService: authServiceFor(env),
-        clientConfig: clientConfigFor(this.limits),
-      },
+      context: mlsContextFor(env),
       groupId: crypto.getRandomValues(new Uint8Array(32)),
       keyPackage: decodeKeyPackageMessage(own.publicBytes),
       privateKeyPackage: decodePrivateKeyPackage(own.privateBytes),
@@ -179,7 +186,20 @@ export class ProtocolClient {
     return Conversation.fromNewState(env, state, kind);
   }
 
-  /** Joins the conversation a Welcome invites this device to, with the key package it names. */
+  /**
+   * Joins the conversation a Welcome invites this device to, with the key package it names
+   * (a one-time package is deleted once used).
+   * @returns The conversation, saved.
+   * @throws {@link ProtocolError} `too-large`: beyond the handshake size limit.
+   * @throws {@link ProtocolError} `malformed`: not an MLS Welcome, or an unsupported ciphersuite.
+   * @throws {@link ProtocolError} `not-a-member`: the Welcome names none of this device's key packages.
+   * @throws {@link ProtocolError} `invalid-commit`: the Welcome cannot be processed (a credential
+   *   refused, a bad signature, malformed conversation settings).
+   * @throws {@link ProtocolError} `directory-unavailable`: the directory cannot answer now; retry
+   *   the Welcome later.
+   * @throws {@link ProtocolError} `conflicting-welcome`: for a conversation this device holds, or
+   *   no newer than the one it left (`groupId` names it).
+   */
   async joinFromWelcome(welcomeBytes: Uint8Array): Promise<Conversation> {
     if (welcomeBytes.length > this.limits.maxHandshakeBytes)
       throw new ProtocolError('too-large', 'welcome too large');
@@ -198,11 +218,7 @@ export class ProtocolClient {
       let state;
       try {
         state = await joinGroup({
-          context: {
-            cipherSuite: env.cipherSuite,
-            authService: authServiceFor(env),
-            clientConfig: clientConfigFor(this.limits),
-          },
+          context: mlsContextFor(env),
           welcome,
           keyPackage: decodeKeyPackageMessage(stored.publicBytes),
           privateKeys,
@@ -259,6 +275,11 @@ export class ProtocolClient {
     }
   }
 
+  /**
+   * The saved conversation `groupId`, or undefined if the store holds none.
+   * @throws {@link ProtocolError} `malformed`: a record that cannot be read (another ts-mls
+   *   release, or an unsupported ciphersuite).
+   */
   async conversation(groupId: Uint8Array): Promise<Conversation | undefined> {
     const record = await this.store.getConversation(groupId);
     if (!record) return undefined;
