@@ -11,7 +11,7 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from '@bufbuild/protobuf';
-import { ApiError } from './errors.js';
+import { ApiError, type ApiErrorCode } from './errors.js';
 import * as pb from './gen/ghostproof/api/v1/api_pb.js';
 import { ATTACHMENT_ID_LENGTH, defaultLimits, type Limits } from './limits.js';
 import { NONCE_LENGTH } from './signatures.js';
@@ -31,9 +31,17 @@ export const WEBSOCKET_PATH = '/v1/ws';
 /** Who may call: anyone, a signed-in device (Authorization: Bearer), or a capability holder. */
 export type RouteAuth = 'none' | 'session' | 'capability';
 
+/**
+ * Codes every route may answer with besides its own: the server is shutting down or its
+ * storage is out of reach (`unavailable`), or it has a bug (`internal`).
+ */
+export const everyRouteErrors = ['unavailable', 'internal'] as const satisfies readonly ApiErrorCode[];
+export type EveryRouteError = (typeof everyRouteErrors)[number];
+
 export interface Route<
   Req extends DescMessage | null = DescMessage | null,
   Res extends DescMessage | null = DescMessage | null,
+  E extends ApiErrorCode = ApiErrorCode,
 > {
   readonly name: string;
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -45,13 +53,29 @@ export interface Route<
   readonly response: Res;
   /** Largest request body; 0 for none. A raw blob's limit is the server's attachment limit. */
   readonly maxRequestBytes: (limits: Limits) => number;
+  /**
+   * Every error code this route answers with, besides everyRouteErrors: the checks at the
+   * boundary (body size and schema, session, path parameters, rate limits) and those of the
+   * services it calls. The server's handler for it can produce no other code (its type
+   * admits none), and docs/api.md's route table is generated from these lists.
+   */
+  readonly errors: readonly E[];
   /** Rules beyond the schema, run after decoding. */
   readonly validate?: (body: Req extends DescMessage ? MessageShape<Req> : never, limits: Limits) => void;
 }
 
-function route<Req extends DescMessage | null, Res extends DescMessage | null>(
-  r: Route<Req, Res>,
-): Route<Req, Res> {
+/** Every code a route may answer with: its own and everyRouteErrors. */
+export type RouteErrorCode<R extends Route> =
+  R extends Route<DescMessage | null, DescMessage | null, infer E> ? E | EveryRouteError : never;
+
+/** The codes of RouteErrorCode, at run time. */
+export function routeErrors(r: Route): readonly ApiErrorCode[] {
+  return [...r.errors, ...everyRouteErrors.filter((code) => !r.errors.includes(code))];
+}
+
+function route<Req extends DescMessage | null, Res extends DescMessage | null, E extends ApiErrorCode>(
+  r: Route<Req, Res, E>,
+): Route<Req, Res, E> {
   return r;
 }
 
@@ -76,6 +100,7 @@ export const routes = {
     request: null,
     response: pb.ServerInfoSchema,
     maxRequestBytes: () => 0,
+    errors: [],
   }),
   register: route({
     name: 'register',
@@ -85,6 +110,17 @@ export const routes = {
     request: pb.RegisterRequestSchema,
     response: pb.RegisterResponseSchema,
     maxRequestBytes: () => 8 * 1024,
+    errors: [
+      'malformed',
+      'too-large',
+      'invalid-username',
+      'reserved-username',
+      'bad-signature',
+      'username-taken',
+      'invite-required',
+      'stale-sequence',
+      'rate-limited',
+    ],
     validate(body) {
       bounded('signed device list', body.signedDeviceList, SIGNED_DEVICE_LIST_MAX);
       if (body.inviteCode.length > INVITE_CODE_MAX) throw new ApiError('too-large', 'invite code: too long');
@@ -98,6 +134,7 @@ export const routes = {
     request: null,
     response: pb.ChallengeSchema,
     maxRequestBytes: () => 0,
+    errors: ['too-large', 'rate-limited'],
   }),
   signIn: route({
     name: 'signIn',
@@ -107,6 +144,7 @@ export const routes = {
     request: pb.SignInRequestSchema,
     response: pb.SignInResponseSchema,
     maxRequestBytes: () => 1024,
+    errors: ['malformed', 'too-large', 'invalid-username', 'unauthenticated', 'rate-limited'],
     validate(body) {
       canonicalUsername(body.username);
       if (body.deviceId < 1 || body.deviceId > 0x7fffffff)
@@ -124,6 +162,7 @@ export const routes = {
     request: null,
     response: pb.DeviceListResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['invalid-username', 'unauthenticated', 'not-found', 'rate-limited'],
   }),
   updateDeviceList: route({
     name: 'updateDeviceList',
@@ -133,6 +172,16 @@ export const routes = {
     request: pb.UpdateDeviceListRequestSchema,
     response: pb.UpdateDeviceListResponseSchema,
     maxRequestBytes: () => 8 * 1024,
+    errors: [
+      'malformed',
+      'too-large',
+      'invalid-username',
+      'bad-signature',
+      'unauthenticated',
+      'forbidden',
+      'not-found',
+      'stale-sequence',
+    ],
     validate(body) {
       bounded('signed device list', body.signedDeviceList, SIGNED_DEVICE_LIST_MAX);
     },
@@ -145,6 +194,7 @@ export const routes = {
     request: pb.DeleteAccountRequestSchema,
     response: pb.DeleteAccountResponseSchema,
     maxRequestBytes: () => 1024,
+    errors: ['malformed', 'too-large', 'bad-signature', 'unauthenticated'],
     validate(body) {
       exact('signature', body.signature, ED25519_SIGNATURE_LENGTH);
     },
@@ -157,6 +207,16 @@ export const routes = {
     request: pb.UploadKeyPackagesRequestSchema,
     response: pb.KeyPackageCountSchema,
     maxRequestBytes: (limits) => (limits.keyPackagesPerUpload + 1) * (limits.keyPackageBytes + 8) + 1024,
+    errors: [
+      'malformed',
+      'too-large',
+      'bad-signature',
+      'unauthenticated',
+      'forbidden',
+      'conflict',
+      'unsupported',
+      'rate-limited',
+    ],
     validate(body, limits) {
       if (body.oneTime.length > limits.keyPackagesPerUpload) {
         throw new ApiError('too-large', `key packages: over ${limits.keyPackagesPerUpload} in one upload`);
@@ -177,6 +237,7 @@ export const routes = {
     request: null,
     response: pb.KeyPackageCountSchema,
     maxRequestBytes: () => 0,
+    errors: ['unauthenticated'],
   }),
   claimKeyPackages: route({
     name: 'claimKeyPackages',
@@ -186,6 +247,7 @@ export const routes = {
     request: pb.ClaimKeyPackagesRequestSchema,
     response: pb.ClaimKeyPackagesResponseSchema,
     maxRequestBytes: () => 1024,
+    errors: ['malformed', 'too-large', 'invalid-username', 'unauthenticated', 'not-found', 'rate-limited'],
     validate(body) {
       canonicalUsername(body.username);
       if (body.deviceIds.length > 16) throw new ApiError('too-large', 'claim: over 16 devices');
@@ -206,6 +268,7 @@ export const routes = {
     request: null,
     response: pb.AttachmentUploadedSchema,
     maxRequestBytes: (limits) => limits.attachmentBytes,
+    errors: ['malformed', 'too-large', 'unauthenticated', 'rate-limited'],
   }),
   downloadAttachment: route({
     name: 'downloadAttachment',
@@ -216,6 +279,7 @@ export const routes = {
     // The body is the blob (application/octet-stream).
     response: null,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'not-found', 'rate-limited'],
   }),
   ktKeys: route({
     name: 'ktKeys',
@@ -225,6 +289,7 @@ export const routes = {
     request: null,
     response: pb.KtKeysResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['not-found'],
   }),
   ktCheckpoint: route({
     name: 'ktCheckpoint',
@@ -234,6 +299,7 @@ export const routes = {
     request: null,
     response: pb.KtCheckpointResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['not-found'],
   }),
   ktLookup: route({
     name: 'ktLookup',
@@ -243,6 +309,7 @@ export const routes = {
     request: null,
     response: pb.KtProofResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'invalid-username', 'unauthenticated', 'not-found', 'rate-limited'],
   }),
   ktMonitor: route({
     name: 'ktMonitor',
@@ -252,6 +319,7 @@ export const routes = {
     request: null,
     response: pb.KtProofResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'invalid-username', 'unauthenticated', 'not-found', 'rate-limited'],
   }),
   ktAudit: route({
     name: 'ktAudit',
@@ -261,6 +329,7 @@ export const routes = {
     request: null,
     response: pb.KtProofResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'not-found'],
   }),
   ktConsistency: route({
     name: 'ktConsistency',
@@ -270,6 +339,7 @@ export const routes = {
     request: null,
     response: pb.KtProofResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'not-found'],
   }),
 } as const;
 
