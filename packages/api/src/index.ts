@@ -127,6 +127,7 @@ export {
   type RouteErrorCode,
   type RouteName,
 } from './routes.js';
+export { renderRouteTable, ROUTE_TABLE_END, ROUTE_TABLE_START, withRouteTable } from './route-docs.js';
 export * from './gen/ghostproof/api/v1/api_pb.js';
 /** Types for working with the generated schemas without depending on @bufbuild/protobuf. */
 export type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import {
   API_VERSION,
+  ApiError,
   attachmentIdParam,
   canonicalUsername,
   countParam,
@@ -16,7 +17,6 @@ import {
 } from '@ghostproof/api';
 import { supportedCiphersuites } from '@ghostproof/crypto';
 import { KtError } from '@ghostproof/kt';
-import { ApiError } from '@ghostproof/api';
 import type { KeyTransparency } from '../kt/key-transparency.js';
 import type { AccountService, Session } from '../services/accounts.js';
 import type { AttachmentService } from '../services/attachments.js';
