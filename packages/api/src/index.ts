@@ -103,23 +103,13 @@ export {
 } from './frames.js';
 export {
   API_VERSION,
-  attachmentIdParam,
   CAPABILITY_HEADER,
-  countParam,
-  decodeRequest,
-  decodeResponse,
-  encodeRequest,
-  encodeResponse,
   ERROR_CODE_HEADER,
   everyRouteErrors,
-  matchRoute,
-  pathExists,
-  pathFor,
   PROTOBUF_CONTENT_TYPE,
   routeErrors,
   routeList,
   routes,
-  usernameParam,
   WEBSOCKET_PATH,
   type EveryRouteError,
   type Route,
@@ -127,6 +117,18 @@ export {
   type RouteErrorCode,
   type RouteName,
 } from './routes.js';
+export {
+  attachmentIdParam,
+  countParam,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  matchRoute,
+  pathExists,
+  pathFor,
+  usernameParam,
+} from './route-codec.js';
 export { renderRouteTable, ROUTE_TABLE_END, ROUTE_TABLE_START, withRouteTable } from './route-docs.js';
 export * from './gen/ghostproof/api/v1/api_pb.js';
 /** Types for working with the generated schemas without depending on @bufbuild/protobuf. */
