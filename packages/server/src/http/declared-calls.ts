@@ -23,7 +23,7 @@ import type { AttachmentService } from '../services/attachments.js';
 import type { ServiceContext } from '../services/context.js';
 import type { KeyPackageService } from '../services/key-packages.js';
 import { readBody } from './io.js';
-import { declare } from './route-call.js';
+import { mayThrow } from './route-call.js';
 
 export interface CallDeps {
   readonly ctx: ServiceContext;
@@ -64,13 +64,13 @@ export function declareCalls(deps: CallDeps) {
   const lookupKey = (session: Session) => `${session.accountId}/${session.deviceId}`;
 
   return {
-    usernameParam: declare(['invalid-username'], usernameParam),
-    countParam: declare(['malformed'], countParam),
-    attachmentIdParam: declare(['malformed'], attachmentIdParam),
+    usernameParam: mayThrow(['invalid-username'], usernameParam),
+    countParam: mayThrow(['malformed'], countParam),
+    attachmentIdParam: mayThrow(['malformed'], attachmentIdParam),
     /** A request that must have no body. */
-    emptyBody: declare(['too-large'], (req: IncomingMessage) => readBody(req, 0)),
+    emptyBody: mayThrow(['too-large'], (req: IncomingMessage) => readBody(req, 0)),
 
-    serverInfo: declare([], (): MessageInitShape<typeof ServerInfoSchema> => {
+    serverInfo: mayThrow([], (): MessageInitShape<typeof ServerInfoSchema> => {
       const l = config.limits;
       return {
         origin: ctx.origin(),
@@ -93,7 +93,7 @@ export function declareCalls(deps: CallDeps) {
       };
     }),
 
-    register: declare(
+    register: mayThrow(
       [
         ...signedDeviceListErrors,
         'rate-limited',
@@ -106,16 +106,16 @@ export function declareCalls(deps: CallDeps) {
       (signedDeviceList: Uint8Array, inviteCode: string, address: string) =>
         accounts.register(signedDeviceList, inviteCode, address),
     ),
-    challenge: declare(['rate-limited', 'unavailable'], (address: string) => accounts.challenge(address)),
-    signIn: declare(
+    challenge: mayThrow(['rate-limited', 'unavailable'], (address: string) => accounts.challenge(address)),
+    signIn: mayThrow(
       ['invalid-username', 'rate-limited', 'unauthenticated'],
       (request: Parameters<AccountService['signIn']>[0], address: string) =>
         accounts.signIn({ ...request, username: canonicalUsername(request.username) }, address),
     ),
-    deviceList: declare(['rate-limited', 'not-found'], (session: Session, username: string) =>
+    deviceList: mayThrow(['rate-limited', 'not-found'], (session: Session, username: string) =>
       accounts.deviceList(session, username),
     ),
-    updateDeviceList: declare(
+    updateDeviceList: mayThrow(
       [
         ...signedDeviceListErrors,
         'unauthenticated',
@@ -127,12 +127,12 @@ export function declareCalls(deps: CallDeps) {
       (session: Session, signedDeviceList: Uint8Array) =>
         accounts.updateDeviceList(session, signedDeviceList),
     ),
-    deleteAccount: declare(
+    deleteAccount: mayThrow(
       ['unauthenticated', 'bad-signature', 'unavailable'],
       (session: Session, signature: Uint8Array) => accounts.deleteAccount(session, signature),
     ),
 
-    uploadKeyPackages: declare(
+    uploadKeyPackages: mayThrow(
       [
         'rate-limited',
         'unauthenticated',
@@ -146,14 +146,14 @@ export function declareCalls(deps: CallDeps) {
       (session: Session, oneTime: readonly Uint8Array[], lastResort: Uint8Array | undefined) =>
         keyPackages.upload(session, oneTime, lastResort),
     ),
-    countKeyPackages: declare([], (session: Session) => keyPackages.count(session)),
-    claimKeyPackages: declare(
+    countKeyPackages: mayThrow([], (session: Session) => keyPackages.count(session)),
+    claimKeyPackages: mayThrow(
       ['invalid-username', 'rate-limited', 'not-found'],
       (session: Session, username: string, deviceIds: readonly number[]) =>
         keyPackages.claim(session, canonicalUsername(username), deviceIds),
     ),
 
-    uploadAttachment: declare(
+    uploadAttachment: mayThrow(
       ['rate-limited', 'too-large', 'malformed'],
       (session: Session, req: IncomingMessage) => {
         const declared = req.headers['content-length'];
@@ -163,24 +163,24 @@ export function declareCalls(deps: CallDeps) {
         return attachments.upload(session, req, length);
       },
     ),
-    openAttachment: declare(
+    openAttachment: mayThrow(
       ['rate-limited', 'not-found'],
       (id: Uint8Array, capability: string | undefined, address: string) =>
         attachments.open(id, capability, address),
     ),
 
     /** KT lookups count against the same limit as device-list lookups. */
-    takeLookup: declare(['rate-limited'], (session: Session) =>
+    takeLookup: mayThrow(['rate-limited'], (session: Session) =>
       ctx.limiters.lookupsPerRequester.take(lookupKey(session)),
     ),
-    ktKeys: declare(['not-found', 'unavailable'], () => requireKt().publicKeys),
-    ktCheckpoint: declare(['not-found', 'unavailable'], () => requireKt().checkpoint()),
-    ktLookup: declare(proofErrors, (username: string) => proof((log) => log.lookup(username))),
-    ktMonitor: declare(proofErrors, (username: string, from: number) =>
+    ktKeys: mayThrow(['not-found', 'unavailable'], () => requireKt().publicKeys),
+    ktCheckpoint: mayThrow(['not-found', 'unavailable'], () => requireKt().checkpoint()),
+    ktLookup: mayThrow(proofErrors, (username: string) => proof((log) => log.lookup(username))),
+    ktMonitor: mayThrow(proofErrors, (username: string, from: number) =>
       proof((log) => log.monitor(username, from)),
     ),
-    ktAudit: declare(proofErrors, (from: number, to: number) => proof((log) => log.audit(from, to))),
-    ktConsistency: declare(proofErrors, (from: number, to: number) =>
+    ktAudit: mayThrow(proofErrors, (from: number, to: number) => proof((log) => log.audit(from, to))),
+    ktConsistency: mayThrow(proofErrors, (from: number, to: number) =>
       proof((log) => log.consistency(from, to)),
     ),
   };

@@ -33,7 +33,7 @@ export type Declared<C extends ApiErrorCode, A extends unknown[], T> = ((fail: F
 };
 
 /** Declares what `work` may throw, read from it and from what it calls. */
-export function declare<C extends ApiErrorCode, A extends unknown[], T>(
+export function mayThrow<C extends ApiErrorCode, A extends unknown[], T>(
   errors: readonly C[],
   work: (...args: A) => T,
 ): Declared<C, A, T> {
