@@ -103,26 +103,33 @@ export {
 } from './frames.js';
 export {
   API_VERSION,
-  attachmentIdParam,
   CAPABILITY_HEADER,
+  ERROR_CODE_HEADER,
+  everyRouteErrors,
+  PROTOBUF_CONTENT_TYPE,
+  routeErrors,
+  routeList,
+  routes,
+  WEBSOCKET_PATH,
+  type EveryRouteError,
+  type Route,
+  type RouteAuth,
+  type RouteErrorCode,
+  type RouteName,
+} from './routes.js';
+export {
+  attachmentIdParam,
   countParam,
   decodeRequest,
   decodeResponse,
   encodeRequest,
   encodeResponse,
-  ERROR_CODE_HEADER,
   matchRoute,
   pathExists,
   pathFor,
-  PROTOBUF_CONTENT_TYPE,
-  routeList,
-  routes,
   usernameParam,
-  WEBSOCKET_PATH,
-  type Route,
-  type RouteAuth,
-  type RouteName,
-} from './routes.js';
+} from './route-codec.js';
+export { renderRouteTable, ROUTE_TABLE_END, ROUTE_TABLE_START, withRouteTable } from './route-docs.js';
 export * from './gen/ghostproof/api/v1/api_pb.js';
 /** Types for working with the generated schemas without depending on @bufbuild/protobuf. */
 export type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';

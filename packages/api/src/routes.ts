@@ -1,21 +1,13 @@
-// The HTTP routes of API version 1: method, path, who may call, body schema and limit, and
-// the checks the schema cannot express. Bodies are Protocol Buffers
-// (`application/x-protobuf`), except attachment blobs. The server answers every route
-// through decodeRequest, so a request is checked in full before any handler sees it; a
-// client can run the same checks before sending.
-import {
-  create,
-  fromBinary,
-  toBinary,
-  type DescMessage,
-  type MessageInitShape,
-  type MessageShape,
-} from '@bufbuild/protobuf';
-import { ApiError } from './errors.js';
+// The HTTP routes of API version 1: method, path, who may call, body schema and limit, the
+// checks the schema cannot express, and the error codes each route answers with. Bodies are
+// Protocol Buffers (`application/x-protobuf`), except attachment blobs. The server answers
+// every route through decodeRequest (route-codec.ts), so a request is checked in full before
+// any handler sees it; a client can run the same checks before sending.
+import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
+import { ApiError, type ApiErrorCode } from './errors.js';
 import * as pb from './gen/ghostproof/api/v1/api_pb.js';
-import { ATTACHMENT_ID_LENGTH, defaultLimits, type Limits } from './limits.js';
+import type { Limits } from './limits.js';
 import { NONCE_LENGTH } from './signatures.js';
-import { fromBase64Url } from './encoding.js';
 import { canonicalUsername } from './username.js';
 import { ED25519_SIGNATURE_LENGTH } from './device-list.js';
 
@@ -31,9 +23,17 @@ export const WEBSOCKET_PATH = '/v1/ws';
 /** Who may call: anyone, a signed-in device (Authorization: Bearer), or a capability holder. */
 export type RouteAuth = 'none' | 'session' | 'capability';
 
+/**
+ * Codes every route may answer with besides its own: the server is shutting down or its
+ * storage is out of reach (`unavailable`), or it has a bug (`internal`).
+ */
+export const everyRouteErrors = ['unavailable', 'internal'] as const satisfies readonly ApiErrorCode[];
+export type EveryRouteError = (typeof everyRouteErrors)[number];
+
 export interface Route<
   Req extends DescMessage | null = DescMessage | null,
   Res extends DescMessage | null = DescMessage | null,
+  E extends ApiErrorCode = ApiErrorCode,
 > {
   readonly name: string;
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -45,13 +45,29 @@ export interface Route<
   readonly response: Res;
   /** Largest request body; 0 for none. A raw blob's limit is the server's attachment limit. */
   readonly maxRequestBytes: (limits: Limits) => number;
+  /**
+   * Every error code this route answers with, besides everyRouteErrors: the checks at the
+   * boundary (body size and schema, session, path parameters, rate limits) and those of the
+   * services it calls. The server's handler for it can produce no other code (its type
+   * admits none), and docs/api.md's route table is generated from these lists.
+   */
+  readonly errors: readonly E[];
   /** Rules beyond the schema, run after decoding. */
   readonly validate?: (body: Req extends DescMessage ? MessageShape<Req> : never, limits: Limits) => void;
 }
 
-function route<Req extends DescMessage | null, Res extends DescMessage | null>(
-  r: Route<Req, Res>,
-): Route<Req, Res> {
+/** Every code a route may answer with: its own and everyRouteErrors. */
+export type RouteErrorCode<R extends Route> =
+  R extends Route<DescMessage | null, DescMessage | null, infer E> ? E | EveryRouteError : never;
+
+/** The codes of RouteErrorCode, at run time. */
+export function routeErrors(r: Route): readonly ApiErrorCode[] {
+  return [...r.errors, ...everyRouteErrors.filter((code) => !r.errors.includes(code))];
+}
+
+function route<Req extends DescMessage | null, Res extends DescMessage | null, E extends ApiErrorCode>(
+  r: Route<Req, Res, E>,
+): Route<Req, Res, E> {
   return r;
 }
 
@@ -76,6 +92,7 @@ export const routes = {
     request: null,
     response: pb.ServerInfoSchema,
     maxRequestBytes: () => 0,
+    errors: [],
   }),
   register: route({
     name: 'register',
@@ -85,6 +102,17 @@ export const routes = {
     request: pb.RegisterRequestSchema,
     response: pb.RegisterResponseSchema,
     maxRequestBytes: () => 8 * 1024,
+    errors: [
+      'malformed',
+      'too-large',
+      'invalid-username',
+      'reserved-username',
+      'bad-signature',
+      'username-taken',
+      'invite-required',
+      'stale-sequence',
+      'rate-limited',
+    ],
     validate(body) {
       bounded('signed device list', body.signedDeviceList, SIGNED_DEVICE_LIST_MAX);
       if (body.inviteCode.length > INVITE_CODE_MAX) throw new ApiError('too-large', 'invite code: too long');
@@ -98,6 +126,7 @@ export const routes = {
     request: null,
     response: pb.ChallengeSchema,
     maxRequestBytes: () => 0,
+    errors: ['too-large', 'rate-limited'],
   }),
   signIn: route({
     name: 'signIn',
@@ -107,6 +136,7 @@ export const routes = {
     request: pb.SignInRequestSchema,
     response: pb.SignInResponseSchema,
     maxRequestBytes: () => 1024,
+    errors: ['malformed', 'too-large', 'invalid-username', 'unauthenticated', 'rate-limited'],
     validate(body) {
       canonicalUsername(body.username);
       if (body.deviceId < 1 || body.deviceId > 0x7fffffff)
@@ -124,6 +154,7 @@ export const routes = {
     request: null,
     response: pb.DeviceListResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['invalid-username', 'unauthenticated', 'not-found', 'rate-limited'],
   }),
   updateDeviceList: route({
     name: 'updateDeviceList',
@@ -133,6 +164,16 @@ export const routes = {
     request: pb.UpdateDeviceListRequestSchema,
     response: pb.UpdateDeviceListResponseSchema,
     maxRequestBytes: () => 8 * 1024,
+    errors: [
+      'malformed',
+      'too-large',
+      'invalid-username',
+      'bad-signature',
+      'unauthenticated',
+      'forbidden',
+      'not-found',
+      'stale-sequence',
+    ],
     validate(body) {
       bounded('signed device list', body.signedDeviceList, SIGNED_DEVICE_LIST_MAX);
     },
@@ -145,6 +186,7 @@ export const routes = {
     request: pb.DeleteAccountRequestSchema,
     response: pb.DeleteAccountResponseSchema,
     maxRequestBytes: () => 1024,
+    errors: ['malformed', 'too-large', 'bad-signature', 'unauthenticated'],
     validate(body) {
       exact('signature', body.signature, ED25519_SIGNATURE_LENGTH);
     },
@@ -157,6 +199,16 @@ export const routes = {
     request: pb.UploadKeyPackagesRequestSchema,
     response: pb.KeyPackageCountSchema,
     maxRequestBytes: (limits) => (limits.keyPackagesPerUpload + 1) * (limits.keyPackageBytes + 8) + 1024,
+    errors: [
+      'malformed',
+      'too-large',
+      'bad-signature',
+      'unauthenticated',
+      'forbidden',
+      'conflict',
+      'unsupported',
+      'rate-limited',
+    ],
     validate(body, limits) {
       if (body.oneTime.length > limits.keyPackagesPerUpload) {
         throw new ApiError('too-large', `key packages: over ${limits.keyPackagesPerUpload} in one upload`);
@@ -177,6 +229,7 @@ export const routes = {
     request: null,
     response: pb.KeyPackageCountSchema,
     maxRequestBytes: () => 0,
+    errors: ['unauthenticated'],
   }),
   claimKeyPackages: route({
     name: 'claimKeyPackages',
@@ -186,6 +239,7 @@ export const routes = {
     request: pb.ClaimKeyPackagesRequestSchema,
     response: pb.ClaimKeyPackagesResponseSchema,
     maxRequestBytes: () => 1024,
+    errors: ['malformed', 'too-large', 'invalid-username', 'unauthenticated', 'not-found', 'rate-limited'],
     validate(body) {
       canonicalUsername(body.username);
       if (body.deviceIds.length > 16) throw new ApiError('too-large', 'claim: over 16 devices');
@@ -206,6 +260,7 @@ export const routes = {
     request: null,
     response: pb.AttachmentUploadedSchema,
     maxRequestBytes: (limits) => limits.attachmentBytes,
+    errors: ['malformed', 'too-large', 'unauthenticated', 'rate-limited'],
   }),
   downloadAttachment: route({
     name: 'downloadAttachment',
@@ -216,6 +271,7 @@ export const routes = {
     // The body is the blob (application/octet-stream).
     response: null,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'not-found', 'rate-limited'],
   }),
   ktKeys: route({
     name: 'ktKeys',
@@ -225,6 +281,7 @@ export const routes = {
     request: null,
     response: pb.KtKeysResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['not-found'],
   }),
   ktCheckpoint: route({
     name: 'ktCheckpoint',
@@ -234,6 +291,7 @@ export const routes = {
     request: null,
     response: pb.KtCheckpointResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['not-found'],
   }),
   ktLookup: route({
     name: 'ktLookup',
@@ -243,6 +301,7 @@ export const routes = {
     request: null,
     response: pb.KtProofResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'invalid-username', 'unauthenticated', 'not-found', 'rate-limited'],
   }),
   ktMonitor: route({
     name: 'ktMonitor',
@@ -252,6 +311,7 @@ export const routes = {
     request: null,
     response: pb.KtProofResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'invalid-username', 'unauthenticated', 'not-found', 'rate-limited'],
   }),
   ktAudit: route({
     name: 'ktAudit',
@@ -261,6 +321,7 @@ export const routes = {
     request: null,
     response: pb.KtProofResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'not-found'],
   }),
   ktConsistency: route({
     name: 'ktConsistency',
@@ -270,127 +331,9 @@ export const routes = {
     request: null,
     response: pb.KtProofResponseSchema,
     maxRequestBytes: () => 0,
+    errors: ['malformed', 'not-found'],
   }),
 } as const;
 
 export type RouteName = keyof typeof routes;
 export const routeList: readonly Route[] = Object.values(routes);
-
-const compiled = routeList.map((r) => ({
-  route: r,
-  segments: r.path.split('/'),
-}));
-
-/** The route a request is for, with its path parameters; undefined when none matches. */
-export function matchRoute(
-  method: string,
-  pathname: string,
-): { route: Route; params: Record<string, string> } | undefined {
-  const parts = pathname.split('/');
-  for (const { route: r, segments } of compiled) {
-    if (segments.length !== parts.length) continue;
-    const params: Record<string, string> = {};
-    let ok = true;
-    for (let i = 0; i < segments.length && ok; i++) {
-      const segment = segments[i]!;
-      const part = parts[i]!;
-      if (segment.startsWith('{')) {
-        if (part.length === 0 || part.length > 128) ok = false;
-        else params[segment.slice(1, -1)] = part;
-      } else if (segment !== part) ok = false;
-    }
-    if (ok && r.method === method) return { route: r, params };
-  }
-  return undefined;
-}
-
-/** True when some route has this path under another method (for 405 rather than 404). */
-export function pathExists(pathname: string): boolean {
-  return ['GET', 'POST', 'PUT'].some((method) => matchRoute(method, pathname) !== undefined);
-}
-
-/** Decodes and checks a request body for a route. */
-export function decodeRequest<Req extends DescMessage>(
-  r: Route<Req, DescMessage | null>,
-  body: Uint8Array,
-  limits: Limits = defaultLimits,
-): MessageShape<Req> {
-  const max = r.maxRequestBytes(limits);
-  if (body.length > max) throw new ApiError('too-large', `request body: over ${max} bytes`);
-  let message: MessageShape<Req>;
-  try {
-    message = fromBinary(r.request, body, { readUnknownFields: false });
-  } catch (cause) {
-    throw new ApiError('malformed', `request body: not a ${r.request.typeName}`, { cause });
-  }
-  r.validate?.(message as never, limits);
-  return message;
-}
-
-/** Encodes a request body for a route, running its checks first (for clients). */
-export function encodeRequest<Req extends DescMessage>(
-  r: Route<Req, DescMessage | null>,
-  init: MessageInitShape<Req>,
-  limits: Limits = defaultLimits,
-): Uint8Array {
-  const message = create(r.request, init);
-  r.validate?.(message as never, limits);
-  const bytes = toBinary(r.request, message);
-  const max = r.maxRequestBytes(limits);
-  if (bytes.length > max) throw new ApiError('too-large', `request body: over ${max} bytes`);
-  return bytes;
-}
-
-export function encodeResponse<Res extends DescMessage>(
-  schema: Res,
-  init: MessageInitShape<Res>,
-): Uint8Array {
-  return toBinary(schema, create(schema, init));
-}
-
-/** Decodes a response body (for clients), bounded by `maxBytes`. */
-export function decodeResponse<Res extends DescMessage>(
-  schema: Res,
-  body: Uint8Array,
-  maxBytes: number,
-): MessageShape<Res> {
-  if (body.length > maxBytes) throw new ApiError('too-large', `response body: over ${maxBytes} bytes`);
-  try {
-    return fromBinary(schema, body, { readUnknownFields: false });
-  } catch (cause) {
-    throw new ApiError('malformed', `response body: not a ${schema.typeName}`, { cause });
-  }
-}
-
-/** A path parameter that names an account: its canonical form. */
-export function usernameParam(raw: string): string {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(raw);
-  } catch (cause) {
-    throw new ApiError('invalid-username', 'username: bad escape', { cause });
-  }
-  return canonicalUsername(decoded);
-}
-
-/** A path parameter that names an attachment: base64url of 16 bytes. */
-export function attachmentIdParam(raw: string): Uint8Array {
-  const id = fromBase64Url(raw, 'attachment id', ATTACHMENT_ID_LENGTH);
-  if (id.length !== ATTACHMENT_ID_LENGTH) throw new ApiError('malformed', 'attachment id: wrong length');
-  return id;
-}
-
-/** Fills a path template: pathFor(routes.downloadAttachment, { id }). */
-export function pathFor(r: Route, params: Record<string, string> = {}): string {
-  return r.path.replace(/\{(\w+)\}/g, (_, name: string) => {
-    const value = params[name];
-    if (value === undefined) throw new ApiError('malformed', `path: missing parameter ${name}`);
-    return encodeURIComponent(value);
-  });
-}
-
-/** A non-negative integer path parameter (a version or a tree size). */
-export function countParam(raw: string, what = 'number'): number {
-  if (!/^(0|[1-9][0-9]{0,14})$/.test(raw)) throw new ApiError('malformed', `${what}: not a whole number`);
-  return Number(raw);
-}
