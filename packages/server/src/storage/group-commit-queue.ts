@@ -6,7 +6,8 @@
 import { ApiError } from '@ghostproof/api';
 
 /** How one write of a batch ended. */
-export type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+export type Outcome =
+  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
 export interface GroupCommitOptions<W> {
   /**

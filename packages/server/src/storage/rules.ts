@@ -92,7 +92,12 @@ export interface SessionRow {
 
 export function sessionOf(row: SessionRow | undefined): SessionRecord | undefined {
   return row
-    ? { accountId: row.account_id, deviceId: row.device_id, expiresAt: row.expires_at, username: row.username }
+    ? {
+        accountId: row.account_id,
+        deviceId: row.device_id,
+        expiresAt: row.expires_at,
+        username: row.username,
+      }
     : undefined;
 }
 
@@ -168,7 +173,10 @@ export function membersOf(rows: readonly MembershipRow[]): MailboxKey[] {
     .map((r) => ({ accountId: r.account_id!, deviceId: r.device_id! }));
 }
 
-export function routingListOf(epoch: number, rows: readonly { username: string; device_id: number }[]): RoutingList {
+export function routingListOf(
+  epoch: number,
+  rows: readonly { username: string; device_id: number }[],
+): RoutingList {
   return {
     epoch: BigInt(epoch),
     members: rows.map((r): MailboxName => ({ username: r.username, deviceId: r.device_id })),
@@ -227,7 +235,13 @@ export const usernameTaken = (): ApiError => new ApiError('username-taken', 'use
 export const inviteRefused = (): ApiError => new ApiError('invite-required', 'invite code: unknown or spent');
 
 /** Tables whose rows belong to one device; they go when the device (or account) goes. */
-export const DEVICE_TABLES = ['key_packages', 'key_package_claims', 'sessions', 'group_members', 'sends'] as const;
+export const DEVICE_TABLES = [
+  'key_packages',
+  'key_package_claims',
+  'sessions',
+  'group_members',
+  'sends',
+] as const;
 
 // ---- key packages ----------------------------------------------------------------------
 
@@ -253,7 +267,11 @@ function sameMailbox(a: MailboxKey, b: MailboxKey): boolean {
  * groups one is not on get the same answer.
  */
 export function requireMember(members: readonly MailboxKey[] | undefined, member: MailboxKey): void {
-  if (!members?.some((m) => sameMailbox(m, member))) throw notOnRoutingList();
+  if (!isMember(members, member)) throw notOnRoutingList();
+}
+
+export function isMember(members: readonly MailboxKey[] | undefined, member: MailboxKey): boolean {
+  return members?.some((m) => sameMailbox(m, member)) ?? false;
 }
 
 export const notOnRoutingList = (): ApiError => new ApiError('forbidden', 'group: not on its routing list');
@@ -330,7 +348,11 @@ export const clientIdReused = (): ApiError =>
  * The answer to a resend: the earlier one, as a duplicate, announcing `deliveries` again.
  * The same client id with other content is a 'conflict', never a second message.
  */
-export function previousAnswer(row: SendRow, contentHash: Uint8Array, deliveries: Deliveries = []): AcceptedSend {
+export function previousAnswer(
+  row: SendRow,
+  contentHash: Uint8Array,
+  deliveries: Deliveries = [],
+): AcceptedSend {
   if (!sameBytes(row.content_hash, contentHash)) throw clientIdReused();
   return {
     messageId: row.message_id,

@@ -86,12 +86,16 @@ export class SqliteStore implements Store {
       accountIds: (usernames) => this.accounts.ids(usernames),
     });
     this.attachments = new SqliteAttachments(this.db);
-    this.writes = new GroupCommitQueue({ runBatch: (batch) => this.runBatch(batch), onFlush: options.onFlush });
+    this.writes = new GroupCommitQueue({
+      runBatch: (batch) => this.runBatch(batch),
+      onFlush: options.onFlush,
+    });
   }
 
   /** The schema version the file is at. */
   schemaVersion(): number {
-    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    const row = this.db.prepare('SELECT version FROM schema_version').get() as
+      { version: number } | undefined;
     return row?.version ?? 0;
   }
 

@@ -31,7 +31,9 @@ export class SqliteAttachments {
     const messages = db.prepare('DELETE FROM messages WHERE expires_at <= ?').run(now).changes;
     // Entries of expired messages (a scan of the entries: they are few once delivered).
     const entries = db
-      .prepare('DELETE FROM mailbox_entries WHERE NOT EXISTS (SELECT 1 FROM messages WHERE seq = message_seq)')
+      .prepare(
+        'DELETE FROM mailbox_entries WHERE NOT EXISTS (SELECT 1 FROM messages WHERE seq = message_seq)',
+      )
       .run().changes;
     const attachments = (
       db.prepare('SELECT id FROM attachments WHERE expires_at <= ?').all(now) as { id: Buffer }[]

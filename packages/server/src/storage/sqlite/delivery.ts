@@ -134,7 +134,15 @@ export class SqliteDelivery {
     const tag = this.random.take(8);
     const fanout: Fanout[] = [];
     if (recipients.length > 0) {
-      this.s.insertMessage.run(seq, kindCodes[kind], blob(body), input.now, input.expiresAt, recipients.length, tag);
+      this.s.insertMessage.run(
+        seq,
+        kindCodes[kind],
+        blob(body),
+        input.now,
+        input.expiresAt,
+        recipients.length,
+        tag,
+      );
       for (const r of recipients) {
         this.s.insertEntry.run(r.accountId, r.deviceId, seq);
         fanout.push({ mailbox: r, seq });
