@@ -20,26 +20,7 @@ import * as keyPackages from './postgres/key-packages.js';
 import { ackMany, pendingDeliveries } from './postgres/mailbox.js';
 import { storeMessages } from './postgres/message-batch.js';
 import * as sessions from './postgres/sessions.js';
-import type {
-  AcceptedSend,
-  AccountId,
-  AccountRecord,
-  AccountUpdate,
-  AttachmentRecord,
-  ClaimResult,
-  CommitInput,
-  DeviceListChange,
-  KeyPackageCount,
-  MailboxKey,
-  MessageInput,
-  NewAccount,
-  PurgeResult,
-  RoutingList,
-  SessionRecord,
-  Store,
-  StoredDelivery,
-  StoredKeyPackage,
-} from './store.js';
+import type * as store from './store.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/database */
@@ -57,7 +38,7 @@ export interface PostgresStoreOptions {
   readonly unsafeTestingRouteWelcomeByAnyClaim?: boolean;
 }
 
-export class PostgresStore implements Store {
+export class PostgresStore implements store.Store {
   /** Reads outside the group commit: a lost connection answers `unavailable`. */
   private readonly reads: Queryable;
   private readonly writes: GroupCommitQueue<PostgresWrite>;
@@ -96,43 +77,43 @@ export class PostgresStore implements Store {
 
   // ---- accounts ----------------------------------------------------------------------
 
-  createAccount(account: NewAccount): Promise<AccountRecord> {
+  createAccount(account: store.NewAccount): Promise<store.AccountRecord> {
     return this.write((db) => accounts.createAccount(db, account));
   }
 
-  accountByUsername(username: string): Promise<AccountRecord | undefined> {
+  accountByUsername(username: string): Promise<store.AccountRecord | undefined> {
     return accounts.accountByUsername(this.reads, username);
   }
 
-  accountById(id: AccountId): Promise<AccountRecord | undefined> {
+  accountById(id: store.AccountId): Promise<store.AccountRecord | undefined> {
     return accounts.accountById(this.reads, id);
   }
 
-  updateDeviceList(change: DeviceListChange): Promise<AccountRecord> {
+  updateDeviceList(change: store.DeviceListChange): Promise<store.AccountRecord> {
     return this.write((db) => accounts.updateDeviceList(db, change));
   }
 
-  deleteAccount(accountId: AccountId, now: number): Promise<void> {
+  deleteAccount(accountId: store.AccountId, now: number): Promise<void> {
     return this.write((db) => accounts.deleteAccount(db, accountId, now));
   }
 
-  markLogged(accountId: AccountId, sequence: bigint): Promise<void> {
+  markLogged(accountId: store.AccountId, sequence: bigint): Promise<void> {
     return this.write((db) => accounts.markLogged(db, accountId, sequence));
   }
 
-  accountsAwaitingLog(): Promise<AccountRecord[]> {
+  accountsAwaitingLog(): Promise<store.AccountRecord[]> {
     return accounts.accountsAwaitingLog(this.reads);
   }
 
-  appendAccountUpdate(update: AccountUpdate): Promise<void> {
+  appendAccountUpdate(update: store.AccountUpdate): Promise<void> {
     return this.write((db) => accounts.appendAccountUpdate(db, update));
   }
 
-  accountUpdates(username: string): Promise<AccountUpdate[]> {
+  accountUpdates(username: string): Promise<store.AccountUpdate[]> {
     return accounts.accountUpdates(this.reads, username);
   }
 
-  accountUpdatesNotLogged(limit: number): Promise<(AccountUpdate & { readonly seq: number })[]> {
+  accountUpdatesNotLogged(limit: number): Promise<(store.AccountUpdate & { readonly seq: number })[]> {
     return accounts.accountUpdatesNotLogged(this.reads, limit);
   }
 
@@ -155,69 +136,52 @@ export class PostgresStore implements Store {
     return this.write((db) => sessions.takeChallenge(db, nonceHash));
   }
 
-  createSession(tokenHash: Uint8Array, mailbox: MailboxKey, expiresAt: number): Promise<void> {
+  createSession(tokenHash: Uint8Array, mailbox: store.MailboxKey, expiresAt: number): Promise<void> {
     return this.write((db) => sessions.createSession(db, tokenHash, mailbox, expiresAt));
   }
 
-  sessionByTokenHash(tokenHash: Uint8Array, now: number): Promise<SessionRecord | undefined> {
+  sessionByTokenHash(tokenHash: Uint8Array, now: number): Promise<store.SessionRecord | undefined> {
     return sessions.sessionByTokenHash(this.reads, tokenHash, now);
   }
 
   // ---- key packages ------------------------------------------------------------------
 
-  addKeyPackages(input: {
-    readonly mailbox: MailboxKey;
-    readonly oneTime: readonly StoredKeyPackage[];
-    readonly lastResort?: StoredKeyPackage;
-    readonly maxOneTime: number;
-    readonly now: number;
-  }): Promise<KeyPackageCount> {
+  addKeyPackages(input: store.KeyPackageUpload): Promise<store.KeyPackageCount> {
     return this.write((db) => keyPackages.addKeyPackages(db, input));
   }
 
-  countKeyPackages(mailbox: MailboxKey, now: number): Promise<KeyPackageCount> {
+  countKeyPackages(mailbox: store.MailboxKey, now: number): Promise<store.KeyPackageCount> {
     return keyPackages.countKeyPackages(this.reads, mailbox, now);
   }
 
-  claimKeyPackages(input: {
-    readonly target: AccountId;
-    readonly deviceIds: readonly number[];
-    readonly claimer: MailboxKey;
-    readonly now: number;
-    readonly claimExpiresAt: number;
-  }): Promise<ClaimResult[]> {
+  claimKeyPackages(input: store.KeyPackageClaim): Promise<store.ClaimResult[]> {
     return this.write((db) => keyPackages.claimKeyPackages(db, input));
   }
 
   // ---- groups and messages -----------------------------------------------------------
 
-  createGroup(groupId: Uint8Array, creator: MailboxKey, now: number): Promise<RoutingList> {
+  createGroup(groupId: Uint8Array, creator: store.MailboxKey, now: number): Promise<store.RoutingList> {
     return this.write((db) => groups.createGroup(db, groupId, creator, now));
   }
 
-  routingList(groupId: Uint8Array, member: MailboxKey): Promise<RoutingList> {
+  routingList(groupId: Uint8Array, member: store.MailboxKey): Promise<store.RoutingList> {
     return groups.routingList(this.reads, groupId, member);
   }
 
-  storeMessage(input: MessageInput): Promise<AcceptedSend> {
+  storeMessage(input: store.MessageInput): Promise<store.AcceptedSend> {
     return this.write((db) => delivery.storeMessage(db, input), { message: input });
   }
 
-  sequenceCommit(input: CommitInput): Promise<AcceptedSend> {
+  sequenceCommit(input: store.CommitInput): Promise<store.AcceptedSend> {
     return this.write((db) => delivery.sequenceCommit(db, input, this.routeWelcomeByAnyClaim));
   }
 
-  pendingDeliveries(
-    mailbox: MailboxKey,
-    afterSeq: number,
-    limit: number,
-    now: number,
-    excluding: readonly number[] = [],
-  ): Promise<StoredDelivery[]> {
-    return pendingDeliveries(this.reads, mailbox, afterSeq, limit, now, excluding);
+  /** The arguments' defaults are those of the reader in postgres/mailbox.ts. */
+  pendingDeliveries(...read: Parameters<store.Store['pendingDeliveries']>): Promise<store.StoredDelivery[]> {
+    return pendingDeliveries(this.reads, ...read);
   }
 
-  async ack(mailbox: MailboxKey, messageIds: readonly Uint8Array[]): Promise<number> {
+  async ack(mailbox: store.MailboxKey, messageIds: readonly Uint8Array[]): Promise<number> {
     const seqs = messageIds.map(seqOf).filter((s): s is number => s !== undefined);
     if (seqs.length === 0) return 0;
     const ack: AckInput = { mailbox, seqs };
@@ -226,15 +190,15 @@ export class PostgresStore implements Store {
 
   // ---- attachments and maintenance ---------------------------------------------------
 
-  createAttachment(record: AttachmentRecord, owner: MailboxKey): Promise<void> {
+  createAttachment(record: store.AttachmentRecord, owner: store.MailboxKey): Promise<void> {
     return this.write((db) => attachments.createAttachment(db, record, owner));
   }
 
-  attachment(id: Uint8Array, now: number): Promise<AttachmentRecord | undefined> {
+  attachment(id: Uint8Array, now: number): Promise<store.AttachmentRecord | undefined> {
     return attachments.attachment(this.reads, id, now);
   }
 
-  purgeExpired(now: number): Promise<PurgeResult> {
+  purgeExpired(now: number): Promise<store.PurgeResult> {
     return this.write((db) => attachments.purgeExpired(db, now));
   }
 

@@ -13,9 +13,11 @@ import type {
   DeliveryKind,
   DeviceListChange,
   DeviceRecord,
+  KeyPackageClaim,
   MailboxKey,
   MailboxName,
   RoutingList,
+  SendIdentity,
   SessionRecord,
   StoredDelivery,
 } from './store.js';
@@ -339,6 +341,33 @@ export function acceptedSend(
   deliveries: Deliveries,
 ): AcceptedSend {
   return { messageId, epoch: BigInt(epoch), acceptedAt, duplicate: false, deliveries };
+}
+
+/** The columns of a `key_package_claims` row for the package `ref` of device `deviceId`. */
+export function claimValues(ref: Buffer, input: KeyPackageClaim, deviceId: number): unknown[] {
+  return [
+    ref,
+    input.target,
+    deviceId,
+    input.claimer.accountId,
+    input.claimer.deviceId,
+    input.now,
+    input.claimExpiresAt,
+  ];
+}
+
+/** The columns of a `sends` row (the idempotency record), in the order every insert uses. */
+export function sendValues(input: SendIdentity, messageId: Uint8Array, epoch: number): unknown[] {
+  return [
+    input.sender.accountId,
+    input.sender.deviceId,
+    blob(input.clientId),
+    blob(input.contentHash),
+    blob(messageId),
+    epoch,
+    input.now,
+    input.expiresAt,
+  ];
 }
 
 export const clientIdReused = (): ApiError =>

@@ -16,26 +16,7 @@ import { SqliteDelivery } from './sqlite/delivery.js';
 import { SqliteGroups } from './sqlite/groups.js';
 import { SqliteKeyPackages } from './sqlite/key-packages.js';
 import { SqliteSessions } from './sqlite/sessions.js';
-import type {
-  AcceptedSend,
-  AccountId,
-  AccountRecord,
-  AccountUpdate,
-  AttachmentRecord,
-  ClaimResult,
-  CommitInput,
-  DeviceListChange,
-  KeyPackageCount,
-  MailboxKey,
-  MessageInput,
-  NewAccount,
-  PurgeResult,
-  RoutingList,
-  SessionRecord,
-  Store,
-  StoredDelivery,
-  StoredKeyPackage,
-} from './store.js';
+import type * as store from './store.js';
 
 export type SqliteSynchronous = 'full' | 'normal';
 
@@ -54,7 +35,7 @@ export interface SqliteStoreOptions {
   readonly unsafeTestingRouteWelcomeByAnyClaim?: boolean;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements store.Store {
   private readonly db: Database.Database;
   private readonly writes: GroupCommitQueue<() => unknown>;
   /** Runs a function in a transaction; inside the group commit's transaction, in a savepoint. */
@@ -148,43 +129,43 @@ export class SqliteStore implements Store {
 
   // ---- accounts ----------------------------------------------------------------------
 
-  createAccount(account: NewAccount): Promise<AccountRecord> {
+  createAccount(account: store.NewAccount): Promise<store.AccountRecord> {
     return this.write(() => this.accounts.create(account));
   }
 
-  async accountByUsername(username: string): Promise<AccountRecord | undefined> {
+  async accountByUsername(username: string): Promise<store.AccountRecord | undefined> {
     return this.accounts.byUsername(username);
   }
 
-  async accountById(id: AccountId): Promise<AccountRecord | undefined> {
+  async accountById(id: store.AccountId): Promise<store.AccountRecord | undefined> {
     return this.accounts.byId(id);
   }
 
-  updateDeviceList(change: DeviceListChange): Promise<AccountRecord> {
+  updateDeviceList(change: store.DeviceListChange): Promise<store.AccountRecord> {
     return this.write(() => this.accounts.updateDeviceList(change));
   }
 
-  deleteAccount(accountId: AccountId, now: number): Promise<void> {
+  deleteAccount(accountId: store.AccountId, now: number): Promise<void> {
     return this.write(() => this.accounts.delete(accountId, now));
   }
 
-  markLogged(accountId: AccountId, sequence: bigint): Promise<void> {
+  markLogged(accountId: store.AccountId, sequence: bigint): Promise<void> {
     return this.write(() => this.accounts.markLogged(accountId, sequence));
   }
 
-  async accountsAwaitingLog(): Promise<AccountRecord[]> {
+  async accountsAwaitingLog(): Promise<store.AccountRecord[]> {
     return this.accounts.awaitingLog();
   }
 
-  appendAccountUpdate(update: AccountUpdate): Promise<void> {
+  appendAccountUpdate(update: store.AccountUpdate): Promise<void> {
     return this.write(() => this.accounts.appendUpdate(update));
   }
 
-  async accountUpdates(username: string): Promise<AccountUpdate[]> {
+  async accountUpdates(username: string): Promise<store.AccountUpdate[]> {
     return this.accounts.updates(username);
   }
 
-  async accountUpdatesNotLogged(limit: number): Promise<(AccountUpdate & { readonly seq: number })[]> {
+  async accountUpdatesNotLogged(limit: number): Promise<(store.AccountUpdate & { readonly seq: number })[]> {
     return this.accounts.updatesNotLogged(limit);
   }
 
@@ -207,83 +188,68 @@ export class SqliteStore implements Store {
     return this.write(() => this.sessions.takeChallenge(nonceHash));
   }
 
-  createSession(tokenHash: Uint8Array, mailbox: MailboxKey, expiresAt: number): Promise<void> {
+  createSession(tokenHash: Uint8Array, mailbox: store.MailboxKey, expiresAt: number): Promise<void> {
     return this.write(() => this.sessions.createSession(tokenHash, mailbox, expiresAt));
   }
 
-  async sessionByTokenHash(tokenHash: Uint8Array, now: number): Promise<SessionRecord | undefined> {
+  async sessionByTokenHash(tokenHash: Uint8Array, now: number): Promise<store.SessionRecord | undefined> {
     return this.sessions.sessionByTokenHash(tokenHash, now);
   }
 
   // ---- key packages ------------------------------------------------------------------
 
-  addKeyPackages(input: {
-    readonly mailbox: MailboxKey;
-    readonly oneTime: readonly StoredKeyPackage[];
-    readonly lastResort?: StoredKeyPackage;
-    readonly maxOneTime: number;
-    readonly now: number;
-  }): Promise<KeyPackageCount> {
+  addKeyPackages(input: store.KeyPackageUpload): Promise<store.KeyPackageCount> {
     return this.write(() => this.keyPackages.add(input));
   }
 
-  async countKeyPackages(mailbox: MailboxKey, now: number): Promise<KeyPackageCount> {
+  async countKeyPackages(mailbox: store.MailboxKey, now: number): Promise<store.KeyPackageCount> {
     return this.keyPackages.count(mailbox, now);
   }
 
-  claimKeyPackages(input: {
-    readonly target: AccountId;
-    readonly deviceIds: readonly number[];
-    readonly claimer: MailboxKey;
-    readonly now: number;
-    readonly claimExpiresAt: number;
-  }): Promise<ClaimResult[]> {
+  claimKeyPackages(input: store.KeyPackageClaim): Promise<store.ClaimResult[]> {
     return this.write(() => this.keyPackages.claim(input));
   }
 
   // ---- groups and messages -----------------------------------------------------------
 
-  createGroup(groupId: Uint8Array, creator: MailboxKey, now: number): Promise<RoutingList> {
+  createGroup(groupId: Uint8Array, creator: store.MailboxKey, now: number): Promise<store.RoutingList> {
     return this.write(() => this.groups.create(groupId, creator, now));
   }
 
-  async routingList(groupId: Uint8Array, member: MailboxKey): Promise<RoutingList> {
+  async routingList(groupId: Uint8Array, member: store.MailboxKey): Promise<store.RoutingList> {
     return this.groups.routingList(groupId, member);
   }
 
-  storeMessage(input: MessageInput): Promise<AcceptedSend> {
+  storeMessage(input: store.MessageInput): Promise<store.AcceptedSend> {
     return this.write(() => this.delivery.storeMessage(input));
   }
 
-  sequenceCommit(input: CommitInput): Promise<AcceptedSend> {
+  sequenceCommit(input: store.CommitInput): Promise<store.AcceptedSend> {
     return this.write(() => this.delivery.sequenceCommit(input));
   }
 
+  /** The arguments' defaults are those of the reader in sqlite/delivery.ts. */
   async pendingDeliveries(
-    mailbox: MailboxKey,
-    afterSeq: number,
-    limit: number,
-    now: number,
-    excluding: readonly number[] = [],
-  ): Promise<StoredDelivery[]> {
-    return this.delivery.pending(mailbox, afterSeq, limit, now, excluding);
+    ...read: Parameters<store.Store['pendingDeliveries']>
+  ): Promise<store.StoredDelivery[]> {
+    return this.delivery.pending(...read);
   }
 
-  ack(mailbox: MailboxKey, messageIds: readonly Uint8Array[]): Promise<number> {
+  ack(mailbox: store.MailboxKey, messageIds: readonly Uint8Array[]): Promise<number> {
     return this.write(() => this.delivery.ack(mailbox, messageIds));
   }
 
   // ---- attachments and maintenance ---------------------------------------------------
 
-  createAttachment(record: AttachmentRecord, owner: MailboxKey): Promise<void> {
+  createAttachment(record: store.AttachmentRecord, owner: store.MailboxKey): Promise<void> {
     return this.write(() => this.attachments.create(record, owner));
   }
 
-  async attachment(id: Uint8Array, now: number): Promise<AttachmentRecord | undefined> {
+  async attachment(id: Uint8Array, now: number): Promise<store.AttachmentRecord | undefined> {
     return this.attachments.byId(id, now);
   }
 
-  async purgeExpired(now: number): Promise<PurgeResult> {
+  async purgeExpired(now: number): Promise<store.PurgeResult> {
     const result = await this.write(() => this.attachments.purgeExpired(now));
     // Overwritten pages still sit in the WAL until a checkpoint resets it.
     this.db.pragma('wal_checkpoint(TRUNCATE)');

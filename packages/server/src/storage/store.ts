@@ -93,6 +93,26 @@ export interface KeyPackageCount {
   readonly lastResort: boolean;
 }
 
+/** One device's upload of key packages. */
+export interface KeyPackageUpload {
+  readonly mailbox: MailboxKey;
+  readonly oneTime: readonly StoredKeyPackage[];
+  /** Replaces the device's last-resort package. */
+  readonly lastResort?: StoredKeyPackage;
+  /** The one-time cap: live one-time packages a device may hold. */
+  readonly maxOneTime: number;
+  readonly now: number;
+}
+
+/** A claim of one key package for each of the target's devices. */
+export interface KeyPackageClaim {
+  readonly target: AccountId;
+  readonly deviceIds: readonly number[];
+  readonly claimer: MailboxKey;
+  readonly now: number;
+  readonly claimExpiresAt: number;
+}
+
 export interface ClaimResult {
   readonly deviceId: number;
   /** Undefined when the device has no usable key package. */
@@ -228,25 +248,13 @@ export interface Store {
   sessionByTokenHash(tokenHash: Uint8Array, now: number): Promise<SessionRecord | undefined>;
 
   // Key packages.
-  addKeyPackages(input: {
-    readonly mailbox: MailboxKey;
-    readonly oneTime: readonly StoredKeyPackage[];
-    readonly lastResort?: StoredKeyPackage;
-    readonly maxOneTime: number;
-    readonly now: number;
-  }): Promise<KeyPackageCount>;
+  addKeyPackages(input: KeyPackageUpload): Promise<KeyPackageCount>;
   countKeyPackages(mailbox: MailboxKey, now: number): Promise<KeyPackageCount>;
   /**
    * Hands out one key package per device (one-time first) and records each claim: its ref,
    * the target mailbox and the claiming device, one claim per claiming device of a ref.
    */
-  claimKeyPackages(input: {
-    readonly target: AccountId;
-    readonly deviceIds: readonly number[];
-    readonly claimer: MailboxKey;
-    readonly now: number;
-    readonly claimExpiresAt: number;
-  }): Promise<ClaimResult[]>;
+  claimKeyPackages(input: KeyPackageClaim): Promise<ClaimResult[]>;
 
   // Groups and messages.
   /** Registers a group at epoch 0 with the creator's mailbox; 'conflict' if the id was ever used. */

@@ -3,30 +3,18 @@
 // key packages, claims, sessions, routing-list places and idempotency records.
 import type pg from 'pg';
 import { blob } from '../ids.js';
-import {
-  accountOf,
-  accountUpdateOf,
-  accountUpdateValues,
-  DEVICE_TABLES,
-  deviceListChangedConcurrently,
-  diffDeviceList,
-  inviteRefused,
-  usernameTaken,
-  type AccountRow,
-  type AccountUpdateRow,
-  type DeviceRow,
-} from '../rules.js';
+import * as rules from '../rules.js';
 import type { AccountId, AccountRecord, AccountUpdate, DeviceListChange, NewAccount } from '../store.js';
 import { pgCode, UNIQUE_VIOLATION, type Queryable } from './connection.js';
 import { dropReferences } from './mailbox.js';
 
-async function account(db: Queryable, row: AccountRow | undefined): Promise<AccountRecord | undefined> {
+async function account(db: Queryable, row: rules.AccountRow | undefined): Promise<AccountRecord | undefined> {
   if (!row) return undefined;
-  const devices = await db.query<DeviceRow>(
+  const devices = await db.query<rules.DeviceRow>(
     'SELECT device_id, signature_key FROM devices WHERE account_id = $1 ORDER BY device_id',
     [row.id],
   );
-  return accountOf(row, devices.rows);
+  return rules.accountOf(row, devices.rows);
 }
 
 export async function accountById(
@@ -35,13 +23,13 @@ export async function accountById(
   lock = false,
 ): Promise<AccountRecord | undefined> {
   const sql = `SELECT * FROM accounts WHERE id = $1${lock ? ' FOR UPDATE' : ''}`;
-  return account(db, (await db.query<AccountRow>(sql, [id])).rows[0]);
+  return account(db, (await db.query<rules.AccountRow>(sql, [id])).rows[0]);
 }
 
 export async function accountByUsername(db: Queryable, username: string): Promise<AccountRecord | undefined> {
   return account(
     db,
-    (await db.query<AccountRow>('SELECT * FROM accounts WHERE username = $1', [username])).rows[0],
+    (await db.query<rules.AccountRow>('SELECT * FROM accounts WHERE username = $1', [username])).rows[0],
   );
 }
 
@@ -50,19 +38,19 @@ export async function createAccount(db: pg.ClientBase, input: NewAccount): Promi
     'SELECT 1 FROM accounts WHERE skeleton = $1 UNION ALL SELECT 1 FROM username_tombstones WHERE skeleton = $1',
     [input.skeleton],
   );
-  if (taken.rows.length > 0) throw usernameTaken();
+  if (taken.rows.length > 0) throw rules.usernameTaken();
   if (input.inviteHash) {
     const used = await db.query(
       'UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = $1 AND uses_left > 0 AND expires_at > $2',
       [blob(input.inviteHash), input.now],
     );
-    if (used.rowCount !== 1) throw inviteRefused();
+    if (used.rowCount !== 1) throw rules.inviteRefused();
   }
   const maxDeviceId = Math.max(...input.devices.map((d) => d.deviceId));
-  let row: AccountRow;
+  let row: rules.AccountRow;
   try {
     row = (
-      await db.query<AccountRow>(
+      await db.query<rules.AccountRow>(
         `INSERT INTO accounts (username, skeleton, identity_key, sequence, device_list, max_device_id, created_at)
          VALUES ($1, $2, $3, 1, $4, $5, $6) RETURNING *`,
         [
@@ -77,7 +65,7 @@ export async function createAccount(db: pg.ClientBase, input: NewAccount): Promi
     ).rows[0]!;
   } catch (error) {
     // Another node registered the same skeleton in the same instant.
-    if (pgCode(error) === UNIQUE_VIOLATION) throw usernameTaken();
+    if (pgCode(error) === UNIQUE_VIOLATION) throw rules.usernameTaken();
     throw error;
   }
   await db.query(
@@ -110,11 +98,11 @@ async function removeDeviceData(db: pg.ClientBase, accountId: AccountId, deviceI
     db,
     removed.rows.map((r) => r.message_seq),
   );
-  for (const table of DEVICE_TABLES) await db.query(`DELETE FROM ${table} WHERE ${where}`, args);
+  for (const table of rules.DEVICE_TABLES) await db.query(`DELETE FROM ${table} WHERE ${where}`, args);
 }
 
 export async function updateDeviceList(db: pg.ClientBase, change: DeviceListChange): Promise<AccountRecord> {
-  const diff = diffDeviceList(await accountById(db, change.accountId, true), change);
+  const diff = rules.diffDeviceList(await accountById(db, change.accountId, true), change);
   for (const deviceId of diff.removed) {
     await db.query('DELETE FROM devices WHERE account_id = $1 AND device_id = $2', [
       change.accountId,
@@ -139,7 +127,7 @@ export async function updateDeviceList(db: pg.ClientBase, change: DeviceListChan
       Number(change.expectedSequence),
     ],
   );
-  if (updated.rowCount !== 1) throw deviceListChangedConcurrently();
+  if (updated.rowCount !== 1) throw rules.deviceListChangedConcurrently();
   return (await accountById(db, change.accountId))!;
 }
 
@@ -167,7 +155,9 @@ export async function markLogged(db: pg.ClientBase, accountId: AccountId, sequen
 }
 
 export async function accountsAwaitingLog(db: Queryable): Promise<AccountRecord[]> {
-  const { rows } = await db.query<AccountRow>('SELECT * FROM accounts WHERE logged_sequence < sequence');
+  const { rows } = await db.query<rules.AccountRow>(
+    'SELECT * FROM accounts WHERE logged_sequence < sequence',
+  );
   return Promise.all(rows.map(async (row) => (await account(db, row))!));
 }
 
@@ -175,28 +165,28 @@ export async function appendAccountUpdate(db: pg.ClientBase, update: AccountUpda
   await db.query(
     `INSERT INTO account_updates (username, version, device_list, at) VALUES ($1, $2, $3, $4)
      ON CONFLICT (username, version) DO NOTHING`,
-    accountUpdateValues(update),
+    rules.accountUpdateValues(update),
   );
 }
 
 export async function accountUpdates(db: Queryable, username: string): Promise<AccountUpdate[]> {
-  const { rows } = await db.query<AccountUpdateRow>(
+  const { rows } = await db.query<rules.AccountUpdateRow>(
     'SELECT seq, username, version, device_list, at FROM account_updates WHERE username = $1 ORDER BY seq',
     [username],
   );
-  return rows.map(accountUpdateOf);
+  return rows.map(rules.accountUpdateOf);
 }
 
 export async function accountUpdatesNotLogged(
   db: Queryable,
   limit: number,
 ): Promise<(AccountUpdate & { readonly seq: number })[]> {
-  const { rows } = await db.query<AccountUpdateRow>(
+  const { rows } = await db.query<rules.AccountUpdateRow>(
     `SELECT seq, username, version, device_list, at FROM account_updates
      WHERE NOT kt_logged ORDER BY seq LIMIT $1`,
     [limit],
   );
-  return rows.map(accountUpdateOf);
+  return rows.map(rules.accountUpdateOf);
 }
 
 export async function markUpdatesLogged(db: pg.ClientBase, seqs: readonly number[]): Promise<void> {

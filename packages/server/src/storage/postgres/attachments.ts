@@ -2,7 +2,7 @@
 // of every table, attachments included: the purge hands back the ids whose files must go.
 import type pg from 'pg';
 import { blob } from '../ids.js';
-import { attachmentOf, attachmentValues, EXPIRING, type AttachmentRow } from '../rules.js';
+import * as rules from '../rules.js';
 import type { AttachmentRecord, MailboxKey, PurgeResult } from '../store.js';
 import type { Queryable } from './connection.js';
 
@@ -14,7 +14,7 @@ export async function createAttachment(
   await db.query(
     `INSERT INTO attachments (id, token_hash, account_id, device_id, size, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    attachmentValues(record, owner),
+    rules.attachmentValues(record, owner),
   );
 }
 
@@ -23,11 +23,11 @@ export async function attachment(
   id: Uint8Array,
   now: number,
 ): Promise<AttachmentRecord | undefined> {
-  const { rows } = await db.query<AttachmentRow>(
+  const { rows } = await db.query<rules.AttachmentRow>(
     'SELECT * FROM attachments WHERE id = $1 AND expires_at > $2',
     [blob(id), now],
   );
-  return attachmentOf(rows[0]);
+  return rules.attachmentOf(rows[0]);
 }
 
 export async function purgeExpired(db: pg.ClientBase, now: number): Promise<PurgeResult> {
@@ -41,6 +41,7 @@ export async function purgeExpired(db: pg.ClientBase, now: number): Promise<Purg
   const attachments = (
     await db.query<{ id: Buffer }>('DELETE FROM attachments WHERE expires_at <= $1 RETURNING id', [now])
   ).rows.map((r) => new Uint8Array(r.id));
-  for (const [table, column] of EXPIRING) await db.query(`DELETE FROM ${table} WHERE ${column} <= $1`, [now]);
+  for (const [table, column] of rules.EXPIRING)
+    await db.query(`DELETE FROM ${table} WHERE ${column} <= $1`, [now]);
   return { messages, entries, attachments };
 }

@@ -5,17 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { blob, messageIdOf, seqOf } from '../ids.js';
-import {
-  acceptedSend,
-  checkMaxMembers,
-  kindCodes,
-  othersThan,
-  previousAnswer,
-  removedMailboxes,
-  staleEpoch,
-  welcomeRecipients,
-  type SendRow,
-} from '../rules.js';
+import * as rules from '../rules.js';
 import type { AcceptedSend, CommitInput, DeliveryKind, Fanout, MailboxKey, MessageInput } from '../store.js';
 import { accountIds } from './accounts.js';
 import { advanceEpoch, changeMembers, membership } from './groups.js';
@@ -61,14 +51,14 @@ async function previousSend(
 ): Promise<AcceptedSend | undefined> {
   const { sender } = input;
   const row = (
-    await db.query<SendRow>(
+    await db.query<rules.SendRow>(
       `SELECT content_hash, message_id, epoch, accepted_at FROM sends
        WHERE account_id = $1 AND device_id = $2 AND client_id = $3`,
       [sender.accountId, sender.deviceId, blob(input.clientId)],
     )
   ).rows[0];
   if (!row) return undefined;
-  return previousAnswer(
+  return rules.previousAnswer(
     row,
     input.contentHash,
     stillWaiting(await waiting(db, kind, [row.message_id]), row.message_id),
@@ -92,7 +82,7 @@ async function deliver(
     await db.query<{ seq: number }>(
       `INSERT INTO messages (seq, kind, body, received_at, expires_at, remaining, tag)
        VALUES (nextval('message_seq'), $1, $2, $3, $4, $5, $6) RETURNING seq`,
-      [kindCodes[kind], blob(body), input.now, input.expiresAt, recipients.length, tag],
+      [rules.kindCodes[kind], blob(body), input.now, input.expiresAt, recipients.length, tag],
     )
   ).rows[0]!;
   await db.query(
@@ -101,24 +91,6 @@ async function deliver(
     [recipients.map((r) => r.accountId), recipients.map((r) => r.deviceId), seq],
   );
   return { kind, messageId: messageIdOf(seq, tag), fanout: recipients.map((mailbox) => ({ mailbox, seq })) };
-}
-
-/** The columns of a `sends` row, in the order both the single and the batched insert use. */
-export function sendValues(
-  input: MessageInput | CommitInput,
-  messageId: Uint8Array,
-  epoch: number,
-): unknown[] {
-  return [
-    input.sender.accountId,
-    input.sender.deviceId,
-    blob(input.clientId),
-    blob(input.contentHash),
-    blob(messageId),
-    epoch,
-    input.now,
-    input.expiresAt,
-  ];
 }
 
 async function recordSend(
@@ -130,7 +102,7 @@ async function recordSend(
   await db.query(
     `INSERT INTO sends (account_id, device_id, client_id, content_hash, message_id, epoch, accepted_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    sendValues(input, messageId, epoch),
+    rules.sendValues(input, messageId, epoch),
   );
 }
 
@@ -138,9 +110,9 @@ export async function storeMessage(db: pg.ClientBase, input: MessageInput): Prom
   const previous = await previousSend(db, input, 'message');
   if (previous) return previous;
   const { epoch, members } = await membership(db, blob(input.groupId), input.sender);
-  const delivery = await deliver(db, 'message', input.body, othersThan(members, input.sender), input);
+  const delivery = await deliver(db, 'message', input.body, rules.othersThan(members, input.sender), input);
   await recordSend(db, input, delivery.messageId, epoch);
-  return acceptedSend(delivery.messageId, epoch, input.now, [delivery]);
+  return rules.acceptedSend(delivery.messageId, epoch, input.now, [delivery]);
 }
 
 export async function sequenceCommit(
@@ -157,13 +129,13 @@ export async function sequenceCommit(
   // read below cannot change until this transaction ends.
   const advanced = await advanceEpoch(db, id, epoch);
   const { members } = await membership(db, id, input.sender);
-  if (!advanced) throw staleEpoch();
+  if (!advanced) throw rules.staleEpoch();
   const refs = input.welcome?.keyPackageRefs ?? [];
-  const added = welcomeRecipients(
+  const added = rules.welcomeRecipients(
     refs,
     await claimsOf(db, refs, input.sender, input.now, routeWelcomeByAnyClaim),
   );
-  const removed = removedMailboxes(
+  const removed = rules.removedMailboxes(
     input.remove,
     await accountIds(
       db,
@@ -171,12 +143,12 @@ export async function sequenceCommit(
     ),
     input.sender,
   );
-  const commit = await deliver(db, 'commit', input.commit, othersThan(members, input.sender), input);
-  checkMaxMembers(await changeMembers(db, id, removed, added), input.maxMembers);
+  const commit = await deliver(db, 'commit', input.commit, rules.othersThan(members, input.sender), input);
+  rules.checkMaxMembers(await changeMembers(db, id, removed, added), input.maxMembers);
   const deliveries = [commit];
   if (input.welcome && added.length > 0) {
     deliveries.push(await deliver(db, 'welcome', input.welcome.body, added, input));
   }
   await recordSend(db, input, commit.messageId, epoch + 1);
-  return acceptedSend(commit.messageId, epoch + 1, input.now, deliveries);
+  return rules.acceptedSend(commit.messageId, epoch + 1, input.now, deliveries);
 }

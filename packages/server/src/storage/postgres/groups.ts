@@ -2,7 +2,7 @@
 // rows, so membership is read inside the transaction that depends on it.
 import type pg from 'pg';
 import { blob } from '../ids.js';
-import { groupIdTaken, membersOf, requireMember, routingListOf, type MembershipRow } from '../rules.js';
+import * as rules from '../rules.js';
 import type { MailboxKey, RoutingList } from '../store.js';
 import type { Queryable } from './connection.js';
 
@@ -12,7 +12,7 @@ async function names(db: Queryable, groupId: Buffer, epoch: number): Promise<Rou
      WHERE m.group_id = $1 ORDER BY a.username COLLATE "C", m.device_id`,
     [groupId],
   );
-  return routingListOf(epoch, rows);
+  return rules.routingListOf(epoch, rows);
 }
 
 export async function createGroup(
@@ -26,7 +26,7 @@ export async function createGroup(
     'INSERT INTO groups (id, epoch, created_at) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING',
     [id, now],
   );
-  if (inserted.rowCount !== 1) throw groupIdTaken();
+  if (inserted.rowCount !== 1) throw rules.groupIdTaken();
   await db.query('INSERT INTO group_members (group_id, account_id, device_id) VALUES ($1, $2, $3)', [
     id,
     creator.accountId,
@@ -41,13 +41,13 @@ export async function membership(
   id: Buffer,
   member: MailboxKey,
 ): Promise<{ epoch: number; members: MailboxKey[] }> {
-  const { rows } = await db.query<MembershipRow>(
+  const { rows } = await db.query<rules.MembershipRow>(
     `SELECT g.epoch, m.account_id, m.device_id FROM groups g
      LEFT JOIN group_members m ON m.group_id = g.id WHERE g.id = $1`,
     [id],
   );
-  const members = membersOf(rows);
-  requireMember(members, member);
+  const members = rules.membersOf(rows);
+  rules.requireMember(members, member);
   return { epoch: rows[0]!.epoch, members };
 }
 
@@ -56,7 +56,7 @@ export async function memberships(
   db: pg.ClientBase,
   hexIds: readonly string[],
 ): Promise<Map<string, { epoch: number; members: MailboxKey[] }>> {
-  const { rows } = await db.query<MembershipRow & { id: Buffer }>(
+  const { rows } = await db.query<rules.MembershipRow & { id: Buffer }>(
     `SELECT g.id, g.epoch, m.account_id, m.device_id FROM groups g
      LEFT JOIN group_members m ON m.group_id = g.id WHERE g.id = ANY($1::bytea[])`,
     [hexIds.map((hex) => Buffer.from(hex, 'hex'))],
@@ -66,7 +66,7 @@ export async function memberships(
     const key = r.id.toString('hex');
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { epoch: r.epoch, members: [] }));
-    group.members.push(...membersOf([r]));
+    group.members.push(...rules.membersOf([r]));
   }
   return groups;
 }

@@ -3,8 +3,15 @@
 // claims. Two nodes claiming at once get two different packages (SKIP LOCKED).
 import type pg from 'pg';
 import { blob } from '../ids.js';
-import { checkOneTimeCap, keyPackageTaken, type ClaimRow } from '../rules.js';
-import type { AccountId, ClaimResult, KeyPackageCount, MailboxKey, StoredKeyPackage } from '../store.js';
+import * as rules from '../rules.js';
+import type {
+  AccountId,
+  ClaimResult,
+  KeyPackageClaim,
+  KeyPackageCount,
+  KeyPackageUpload,
+  MailboxKey,
+} from '../store.js';
 import { pgCode, UNIQUE_VIOLATION, type Queryable } from './connection.js';
 
 interface PackageRow {
@@ -27,18 +34,9 @@ export async function countKeyPackages(
   return { oneTime: rows[0]!.one_time, lastResort: rows[0]!.last_resort };
 }
 
-export async function addKeyPackages(
-  db: pg.ClientBase,
-  input: {
-    readonly mailbox: MailboxKey;
-    readonly oneTime: readonly StoredKeyPackage[];
-    readonly lastResort?: StoredKeyPackage;
-    readonly maxOneTime: number;
-    readonly now: number;
-  },
-): Promise<KeyPackageCount> {
+export async function addKeyPackages(db: pg.ClientBase, input: KeyPackageUpload): Promise<KeyPackageCount> {
   const { accountId, deviceId } = input.mailbox;
-  checkOneTimeCap(
+  rules.checkOneTimeCap(
     (await countKeyPackages(db, input.mailbox, input.now)).oneTime,
     input.oneTime.length,
     input.maxOneTime,
@@ -54,7 +52,7 @@ export async function addKeyPackages(
     [refs],
   );
   if (seen.rows.length > 0 || new Set(refs.map((r) => r.toString('hex'))).size !== refs.length) {
-    throw keyPackageTaken();
+    throw rules.keyPackageTaken();
   }
   if (input.lastResort) {
     await db.query('DELETE FROM key_packages WHERE account_id = $1 AND device_id = $2 AND last_resort', [
@@ -79,7 +77,7 @@ export async function addKeyPackages(
       ],
     );
   } catch (error) {
-    if (pgCode(error) === UNIQUE_VIOLATION) throw keyPackageTaken();
+    if (pgCode(error) === UNIQUE_VIOLATION) throw rules.keyPackageTaken();
     throw error;
   }
   return countKeyPackages(db, input.mailbox, input.now);
@@ -113,16 +111,7 @@ async function takePackage(
   return lastResort && { row: lastResort, lastResort: true };
 }
 
-export async function claimKeyPackages(
-  db: pg.ClientBase,
-  input: {
-    readonly target: AccountId;
-    readonly deviceIds: readonly number[];
-    readonly claimer: MailboxKey;
-    readonly now: number;
-    readonly claimExpiresAt: number;
-  },
-): Promise<ClaimResult[]> {
+export async function claimKeyPackages(db: pg.ClientBase, input: KeyPackageClaim): Promise<ClaimResult[]> {
   const results: ClaimResult[] = [];
   for (const deviceId of input.deviceIds) {
     const taken = await takePackage(db, input.target, deviceId, input.now);
@@ -136,15 +125,7 @@ export async function claimKeyPackages(
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (ref, claimed_by, claimed_by_device) DO UPDATE SET claimed_at = excluded.claimed_at,
          expires_at = excluded.expires_at`,
-      [
-        taken.row.ref,
-        input.target,
-        deviceId,
-        input.claimer.accountId,
-        input.claimer.deviceId,
-        input.now,
-        input.claimExpiresAt,
-      ],
+      rules.claimValues(taken.row.ref, input, deviceId),
     );
     results.push({ deviceId, keyPackage: taken.row.body, lastResort: taken.lastResort });
   }
@@ -162,9 +143,9 @@ export async function claimsOf(
   committer: MailboxKey,
   now: number,
   anyClaim: boolean,
-): Promise<ClaimRow[]> {
+): Promise<rules.ClaimRow[]> {
   if (refs.length === 0) return [];
-  const { rows } = await db.query<ClaimRow>(
+  const { rows } = await db.query<rules.ClaimRow>(
     `SELECT ref, account_id, device_id FROM key_package_claims
      WHERE ref = ANY($1::bytea[]) AND expires_at > $2
        AND ($3 OR (claimed_by = $4 AND claimed_by_device = $5))`,

@@ -1,7 +1,7 @@
 // PostgreSQL: reading and emptying mailboxes. A message's body is stored once with a count of
 // the entries that refer to it; it goes with its last entry.
 import type pg from 'pg';
-import { storedDeliveryOf, type PendingRow } from '../rules.js';
+import * as rules from '../rules.js';
 import type { MailboxKey, StoredDelivery } from '../store.js';
 import type { AckInput } from './batch.js';
 import type { Queryable } from './connection.js';
@@ -12,9 +12,9 @@ export async function pendingDeliveries(
   afterSeq: number,
   limit: number,
   now: number,
-  excluding: readonly number[],
+  excluding: readonly number[] = [],
 ): Promise<StoredDelivery[]> {
-  const { rows } = await db.query<PendingRow>(
+  const { rows } = await db.query<rules.PendingRow>(
     `SELECT m.seq, m.tag, m.kind, m.body, m.received_at FROM mailbox_entries e
      JOIN messages m ON m.seq = e.message_seq
      WHERE e.account_id = $1 AND e.device_id = $2 AND e.message_seq > $3 AND m.expires_at > $4
@@ -22,7 +22,7 @@ export async function pendingDeliveries(
      ORDER BY e.message_seq LIMIT $5`,
     [mailbox.accountId, mailbox.deviceId, afterSeq, now, limit, excluding],
   );
-  return rows.map(storedDeliveryOf);
+  return rows.map(rules.storedDeliveryOf);
 }
 
 /** One fewer entry for each message; a message goes with its last entry. */

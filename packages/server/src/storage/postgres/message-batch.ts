@@ -5,19 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { blob, messageIdOf, sameBytes } from '../ids.js';
-import {
-  acceptedSend,
-  clientIdReused,
-  isMember,
-  kindCodes,
-  notOnRoutingList,
-  othersThan,
-  previousAnswer,
-  type SendRow,
-} from '../rules.js';
+import * as rules from '../rules.js';
 import type { AcceptedSend, MailboxKey, MessageInput } from '../store.js';
 import type { Outcome } from '../group-commit-queue.js';
-import { sendValues, stillWaiting, waiting } from './delivery.js';
+import { stillWaiting, waiting } from './delivery.js';
 import { memberships } from './groups.js';
 
 const sendKey = (accountId: number, deviceId: number, clientId: Uint8Array) =>
@@ -40,7 +31,9 @@ type Plan =
 
 /** The earlier sends of the run's client ids, each with what it announces again. */
 async function earlierSends(db: pg.ClientBase, inputs: readonly MessageInput[]) {
-  const { rows } = await db.query<SendRow & { account_id: number; device_id: number; client_id: Buffer }>(
+  const { rows } = await db.query<
+    rules.SendRow & { account_id: number; device_id: number; client_id: Buffer }
+  >(
     `SELECT s.account_id, s.device_id, s.client_id, s.content_hash, s.message_id, s.epoch, s.accepted_at
      FROM sends s JOIN unnest($1::int[], $2::int[], $3::bytea[]) AS k (a, d, c)
        ON s.account_id = k.a AND s.device_id = k.d AND s.client_id = k.c`,
@@ -58,7 +51,7 @@ async function earlierSends(db: pg.ClientBase, inputs: readonly MessageInput[]) 
   return new Map(
     rows.map((r) => [
       sendKey(r.account_id, r.device_id, r.client_id),
-      { row: r as SendRow, deliveries: stillWaiting(found, r.message_id) },
+      { row: r, deliveries: stillWaiting(found, r.message_id) },
     ]),
   );
 }
@@ -78,7 +71,10 @@ async function plan(
     if (previous) {
       try {
         return {
-          outcome: { ok: true, value: previousAnswer(previous.row, input.contentHash, previous.deliveries) },
+          outcome: {
+            ok: true,
+            value: rules.previousAnswer(previous.row, input.contentHash, previous.deliveries),
+          },
         };
       } catch (error) {
         return { outcome: { ok: false, error } };
@@ -91,14 +87,14 @@ async function plan(
     if (first !== undefined) {
       return sameBytes(fresh[first]!.input.contentHash, input.contentHash)
         ? { resendOf: first }
-        : { outcome: { ok: false, error: clientIdReused() } };
+        : { outcome: { ok: false, error: rules.clientIdReused() } };
     }
     const group = groups.get(blob(input.groupId).toString('hex'));
-    if (!group || !isMember(group.members, input.sender)) {
-      return { outcome: { ok: false, error: notOnRoutingList() } };
+    if (!group || !rules.isMember(group.members, input.sender)) {
+      return { outcome: { ok: false, error: rules.notOnRoutingList() } };
     }
     firstInRun.set(key, fresh.length);
-    fresh.push({ input, epoch: group.epoch, recipients: othersThan(group.members, input.sender) });
+    fresh.push({ input, epoch: group.epoch, recipients: rules.othersThan(group.members, input.sender) });
     return { fresh: fresh.length - 1 };
   });
   return { plans, fresh };
@@ -126,7 +122,7 @@ async function store(db: pg.ClientBase, fresh: readonly Fresh[]): Promise<Accept
        FROM unnest($2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[], $6::int[], $7::bytea[])
          AS t (seq, body, received_at, expires_at, remaining, tag)`,
       [
-        kindCodes.message,
+        rules.kindCodes.message,
         withRecipients.map((m) => m.seq),
         withRecipients.map((m) => blob(m.input.body)),
         withRecipients.map((m) => m.input.now),
@@ -143,7 +139,7 @@ async function store(db: pg.ClientBase, fresh: readonly Fresh[]): Promise<Accept
     );
   }
   // One array per column of `sends`.
-  const rows = stored.map((m) => sendValues(m.input, m.messageId, m.epoch));
+  const rows = stored.map((m) => rules.sendValues(m.input, m.messageId, m.epoch));
   await db.query(
     `INSERT INTO sends (account_id, device_id, client_id, content_hash, message_id, epoch, accepted_at, expires_at)
      SELECT * FROM unnest($1::int[], $2::int[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bigint[],
@@ -151,7 +147,7 @@ async function store(db: pg.ClientBase, fresh: readonly Fresh[]): Promise<Accept
     rows[0]!.map((_, column) => rows.map((row) => row[column])),
   );
   return stored.map((m) =>
-    acceptedSend(m.messageId, m.epoch, m.input.now, [
+    rules.acceptedSend(m.messageId, m.epoch, m.input.now, [
       {
         kind: 'message',
         messageId: m.messageId,

@@ -2,7 +2,7 @@
 // only as SHA-256 hashes, so the database does not hold anything that signs one in.
 import type pg from 'pg';
 import { blob } from '../ids.js';
-import { sessionOf, type SessionRow } from '../rules.js';
+import * as rules from '../rules.js';
 import type { MailboxKey, SessionRecord } from '../store.js';
 import type { Queryable } from './connection.js';
 
@@ -56,12 +56,12 @@ export async function sessionByTokenHash(
   tokenHash: Uint8Array,
   now: number,
 ): Promise<SessionRecord | undefined> {
-  const { rows } = await db.query<SessionRow>(
+  const { rows } = await db.query<rules.SessionRow>(
     `SELECT s.account_id, s.device_id, s.expires_at, a.username FROM sessions s
      JOIN accounts a ON a.id = s.account_id
      JOIN devices d ON d.account_id = s.account_id AND d.device_id = s.device_id
      WHERE s.token_hash = $1 AND s.expires_at > $2`,
     [blob(tokenHash), now],
   );
-  return sessionOf(rows[0]);
+  return rules.sessionOf(rows[0]);
 }

@@ -3,19 +3,7 @@
 // key packages, claims, sessions, routing-list places and idempotency records.
 import type Database from 'better-sqlite3';
 import { blob } from '../ids.js';
-import {
-  accountOf,
-  accountUpdateOf,
-  accountUpdateValues,
-  DEVICE_TABLES,
-  deviceListChangedConcurrently,
-  diffDeviceList,
-  inviteRefused,
-  usernameTaken,
-  type AccountRow,
-  type AccountUpdateRow,
-  type DeviceRow,
-} from '../rules.js';
+import * as rules from '../rules.js';
 import type { AccountId, AccountRecord, AccountUpdate, DeviceListChange, NewAccount } from '../store.js';
 import type { SqliteDelivery } from './delivery.js';
 import type { SqliteGroups } from './groups.js';
@@ -59,14 +47,14 @@ export class SqliteAccounts {
     };
   }
 
-  private account(row: AccountRow | undefined): AccountRecord | undefined {
-    return row && accountOf(row, this.s.devicesOf.all(row.id) as DeviceRow[]);
+  private account(row: rules.AccountRow | undefined): AccountRecord | undefined {
+    return row && rules.accountOf(row, this.s.devicesOf.all(row.id) as rules.DeviceRow[]);
   }
 
   create(account: NewAccount): AccountRecord {
-    if (this.s.skeletonTaken.get(account.skeleton, account.skeleton)) throw usernameTaken();
+    if (this.s.skeletonTaken.get(account.skeleton, account.skeleton)) throw rules.usernameTaken();
     if (account.inviteHash && this.s.useInvite.run(blob(account.inviteHash), account.now).changes !== 1) {
-      throw inviteRefused();
+      throw rules.inviteRefused();
     }
     const maxDeviceId = Math.max(...account.devices.map((d) => d.deviceId));
     const id = Number(
@@ -84,11 +72,11 @@ export class SqliteAccounts {
   }
 
   byUsername(username: string): AccountRecord | undefined {
-    return this.account(this.s.accountByUsername.get(username) as AccountRow | undefined);
+    return this.account(this.s.accountByUsername.get(username) as rules.AccountRow | undefined);
   }
 
   byId(id: AccountId): AccountRecord | undefined {
-    return this.account(this.s.accountById.get(id) as AccountRow | undefined);
+    return this.account(this.s.accountById.get(id) as rules.AccountRow | undefined);
   }
 
   /** Account ids of these usernames, for the ones that exist. */
@@ -110,11 +98,12 @@ export class SqliteAccounts {
       .all(...args) as { account_id: number; device_id: number; message_seq: number }[];
     for (const e of entries) this.delivery().removeEntry(e.account_id, e.device_id, e.message_seq);
     this.groups.clear(); // the device leaves every routing list it was on
-    for (const table of DEVICE_TABLES) this.db.prepare(`DELETE FROM ${table} WHERE ${where}`).run(...args);
+    for (const table of rules.DEVICE_TABLES)
+      this.db.prepare(`DELETE FROM ${table} WHERE ${where}`).run(...args);
   }
 
   updateDeviceList(change: DeviceListChange): AccountRecord {
-    const diff = diffDeviceList(this.byId(change.accountId), change);
+    const diff = rules.diffDeviceList(this.byId(change.accountId), change);
     for (const deviceId of diff.removed) {
       this.s.deleteDevice.run(change.accountId, deviceId);
       this.removeDeviceData(change.accountId, deviceId);
@@ -127,7 +116,7 @@ export class SqliteAccounts {
       change.accountId,
       Number(change.expectedSequence),
     );
-    if (updated.changes !== 1) throw deviceListChangedConcurrently();
+    if (updated.changes !== 1) throw rules.deviceListChangedConcurrently();
     return this.byId(change.accountId)!;
   }
 
@@ -148,15 +137,15 @@ export class SqliteAccounts {
   }
 
   awaitingLog(): AccountRecord[] {
-    return (this.s.awaitingLog.all() as AccountRow[]).map((row) => this.account(row)!);
+    return (this.s.awaitingLog.all() as rules.AccountRow[]).map((row) => this.account(row)!);
   }
 
   appendUpdate(update: AccountUpdate): void {
-    this.s.insertUpdate.run(...accountUpdateValues(update));
+    this.s.insertUpdate.run(...rules.accountUpdateValues(update));
   }
 
   updates(username: string): AccountUpdate[] {
-    return (this.s.updatesOf.all(username) as AccountUpdateRow[]).map(accountUpdateOf);
+    return (this.s.updatesOf.all(username) as rules.AccountUpdateRow[]).map(rules.accountUpdateOf);
   }
 
   updatesNotLogged(limit: number): (AccountUpdate & { readonly seq: number })[] {
@@ -164,8 +153,8 @@ export class SqliteAccounts {
       .prepare(
         'SELECT seq, username, version, device_list, at FROM account_updates WHERE kt_logged = 0 ORDER BY seq LIMIT ?',
       )
-      .all(limit) as AccountUpdateRow[];
-    return rows.map(accountUpdateOf);
+      .all(limit) as rules.AccountUpdateRow[];
+    return rows.map(rules.accountUpdateOf);
   }
 
   markUpdatesLogged(seqs: readonly number[]): void {

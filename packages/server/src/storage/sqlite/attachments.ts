@@ -2,7 +2,7 @@
 // every table, attachments included: the purge hands back the ids whose files must go.
 import type Database from 'better-sqlite3';
 import { blob } from '../ids.js';
-import { attachmentOf, attachmentValues, EXPIRING, type AttachmentRow } from '../rules.js';
+import * as rules from '../rules.js';
 import type { AttachmentRecord, MailboxKey, PurgeResult } from '../store.js';
 
 export class SqliteAttachments {
@@ -19,11 +19,11 @@ export class SqliteAttachments {
   }
 
   create(record: AttachmentRecord, owner: MailboxKey): void {
-    this.s.insertAttachment.run(...attachmentValues(record, owner));
+    this.s.insertAttachment.run(...rules.attachmentValues(record, owner));
   }
 
   byId(id: Uint8Array, now: number): AttachmentRecord | undefined {
-    return attachmentOf(this.s.attachmentById.get(blob(id), now) as AttachmentRow | undefined);
+    return rules.attachmentOf(this.s.attachmentById.get(blob(id), now) as rules.AttachmentRow | undefined);
   }
 
   purgeExpired(now: number): PurgeResult {
@@ -39,7 +39,8 @@ export class SqliteAttachments {
       db.prepare('SELECT id FROM attachments WHERE expires_at <= ?').all(now) as { id: Buffer }[]
     ).map((r) => new Uint8Array(r.id));
     db.prepare('DELETE FROM attachments WHERE expires_at <= ?').run(now);
-    for (const [table, column] of EXPIRING) db.prepare(`DELETE FROM ${table} WHERE ${column} <= ?`).run(now);
+    for (const [table, column] of rules.EXPIRING)
+      db.prepare(`DELETE FROM ${table} WHERE ${column} <= ?`).run(now);
     return { messages, entries, attachments };
   }
 }

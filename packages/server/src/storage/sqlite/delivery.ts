@@ -5,20 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { blob, messageIdOf, seqOf } from '../ids.js';
-import {
-  acceptedSend,
-  checkMaxMembers,
-  kindCodes,
-  othersThan,
-  previousAnswer,
-  removedMailboxes,
-  staleEpoch,
-  storedDeliveryOf,
-  welcomeRecipients,
-  type ClaimRow,
-  type PendingRow,
-  type SendRow,
-} from '../rules.js';
+import * as rules from '../rules.js';
 import type {
   AcceptedSend,
   AccountId,
@@ -50,7 +37,7 @@ class RandomPool {
 /** What a commit needs from the other table families. */
 export interface CommitLookups {
   /** The committing device's own live claims of these refs. */
-  claimsOf(refs: readonly Uint8Array[], sender: MailboxKey, now: number): ClaimRow[];
+  claimsOf(refs: readonly Uint8Array[], sender: MailboxKey, now: number): rules.ClaimRow[];
   /** Account ids of these usernames, for the ones that exist. */
   accountIds(usernames: readonly string[]): Map<string, number>;
 }
@@ -118,10 +105,10 @@ export class SqliteDelivery {
   private previousSend(input: MessageInput | CommitInput): AcceptedSend | undefined {
     const { sender } = input;
     const row = this.s.sendById.get(sender.accountId, sender.deviceId, blob(input.clientId)) as
-      SendRow | undefined;
+      rules.SendRow | undefined;
     // One process writes this file: after a restart every connection reads its mailbox, so a
     // duplicate needs to announce nothing.
-    return row && previousAnswer(row, input.contentHash);
+    return row && rules.previousAnswer(row, input.contentHash);
   }
 
   private deliver(
@@ -136,7 +123,7 @@ export class SqliteDelivery {
     if (recipients.length > 0) {
       this.s.insertMessage.run(
         seq,
-        kindCodes[kind],
+        rules.kindCodes[kind],
         blob(body),
         input.now,
         input.expiresAt,
@@ -152,25 +139,16 @@ export class SqliteDelivery {
   }
 
   private recordSend(input: MessageInput | CommitInput, messageId: Uint8Array, epoch: number): void {
-    this.s.insertSend.run(
-      input.sender.accountId,
-      input.sender.deviceId,
-      blob(input.clientId),
-      blob(input.contentHash),
-      blob(messageId),
-      epoch,
-      input.now,
-      input.expiresAt,
-    );
+    this.s.insertSend.run(...rules.sendValues(input, messageId, epoch));
   }
 
   storeMessage(input: MessageInput): AcceptedSend {
     const previous = this.previousSend(input);
     if (previous) return previous;
     const { epoch, members } = this.groups.membership(blob(input.groupId), input.sender);
-    const delivery = this.deliver('message', input.body, othersThan(members, input.sender), input);
+    const delivery = this.deliver('message', input.body, rules.othersThan(members, input.sender), input);
     this.recordSend(input, delivery.messageId, epoch);
-    return acceptedSend(delivery.messageId, epoch, input.now, [delivery]);
+    return rules.acceptedSend(delivery.messageId, epoch, input.now, [delivery]);
   }
 
   sequenceCommit(input: CommitInput): AcceptedSend {
@@ -178,24 +156,24 @@ export class SqliteDelivery {
     if (previous) return previous;
     const id = blob(input.groupId);
     const { epoch, members } = this.groups.membership(id, input.sender);
-    if (BigInt(epoch) !== input.epoch) throw staleEpoch();
+    if (BigInt(epoch) !== input.epoch) throw rules.staleEpoch();
     // Resolve the Welcome's references and the removals before changing anything.
     const refs = input.welcome?.keyPackageRefs ?? [];
-    const added = welcomeRecipients(refs, this.lookups.claimsOf(refs, input.sender, input.now));
-    const removed = removedMailboxes(
+    const added = rules.welcomeRecipients(refs, this.lookups.claimsOf(refs, input.sender, input.now));
+    const removed = rules.removedMailboxes(
       input.remove,
       this.lookups.accountIds(input.remove.map((r) => r.username)),
       input.sender,
     );
-    const commit = this.deliver('commit', input.commit, othersThan(members, input.sender), input);
-    checkMaxMembers(this.groups.change(id, removed, added), input.maxMembers);
+    const commit = this.deliver('commit', input.commit, rules.othersThan(members, input.sender), input);
+    rules.checkMaxMembers(this.groups.change(id, removed, added), input.maxMembers);
     const deliveries = [commit];
     if (input.welcome && added.length > 0) {
       deliveries.push(this.deliver('welcome', input.welcome.body, added, input));
     }
-    if (!this.groups.advanceEpoch(id, epoch)) throw staleEpoch();
+    if (!this.groups.advanceEpoch(id, epoch)) throw rules.staleEpoch();
     this.recordSend(input, commit.messageId, epoch + 1);
-    return acceptedSend(commit.messageId, epoch + 1, input.now, deliveries);
+    return rules.acceptedSend(commit.messageId, epoch + 1, input.now, deliveries);
   }
 
   pending(
@@ -203,7 +181,7 @@ export class SqliteDelivery {
     afterSeq: number,
     limit: number,
     now: number,
-    excluding: readonly number[],
+    excluding: readonly number[] = [],
   ): StoredDelivery[] {
     const rows = this.s.pending.all(
       mailbox.accountId,
@@ -212,8 +190,8 @@ export class SqliteDelivery {
       now,
       JSON.stringify(excluding),
       limit,
-    ) as PendingRow[];
-    return rows.map(storedDeliveryOf);
+    ) as rules.PendingRow[];
+    return rows.map(rules.storedDeliveryOf);
   }
 
   ack(mailbox: MailboxKey, messageIds: readonly Uint8Array[]): number {

@@ -3,14 +3,7 @@
 // failed group commit), so the cache never runs ahead of disk.
 import type Database from 'better-sqlite3';
 import { blob } from '../ids.js';
-import {
-  groupIdTaken,
-  mailboxKeyOf,
-  membersOf,
-  notOnRoutingList,
-  routingListOf,
-  type MembershipRow,
-} from '../rules.js';
+import * as rules from '../rules.js';
 import type { MailboxKey, RoutingList } from '../store.js';
 
 interface CachedGroup {
@@ -50,12 +43,15 @@ export class SqliteGroups {
   }
 
   private names(id: Buffer, epoch: number): RoutingList {
-    return routingListOf(epoch, this.s.memberNames.all(id) as { username: string; device_id: number }[]);
+    return rules.routingListOf(
+      epoch,
+      this.s.memberNames.all(id) as { username: string; device_id: number }[],
+    );
   }
 
   create(groupId: Uint8Array, creator: MailboxKey, now: number): RoutingList {
     const id = blob(groupId);
-    if (this.s.groupById.get(id)) throw groupIdTaken();
+    if (this.s.groupById.get(id)) throw rules.groupIdTaken();
     this.s.insertGroup.run(id, now);
     this.s.addMember.run(id, creator.accountId, creator.deviceId);
     return this.names(id, 0);
@@ -66,16 +62,16 @@ export class SqliteGroups {
     const key = id.toString('hex');
     let group = this.cache.get(key);
     if (!group) {
-      const rows = this.s.membership.all(id) as MembershipRow[];
+      const rows = this.s.membership.all(id) as rules.MembershipRow[];
       if (rows.length > 0) {
-        const members = membersOf(rows);
-        group = { epoch: rows[0]!.epoch, members, keys: new Set(members.map(mailboxKeyOf)) };
+        const members = rules.membersOf(rows);
+        group = { epoch: rows[0]!.epoch, members, keys: new Set(members.map(rules.mailboxKeyOf)) };
         if (this.cache.size >= MAX_CACHED_GROUPS) this.cache.delete(this.cache.keys().next().value!);
         this.cache.set(key, group);
       }
     }
     // Unknown groups and groups one is not on get the same answer.
-    if (!group?.keys.has(mailboxKeyOf(member))) throw notOnRoutingList();
+    if (!group?.keys.has(rules.mailboxKeyOf(member))) throw rules.notOnRoutingList();
     return group;
   }
 

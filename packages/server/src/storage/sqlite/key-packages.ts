@@ -2,8 +2,15 @@
 // for which mailbox; a commit's Welcome is routed only through its committer's own claims.
 import type Database from 'better-sqlite3';
 import { blob } from '../ids.js';
-import { checkOneTimeCap, keyPackageTaken, type ClaimRow } from '../rules.js';
-import type { AccountId, ClaimResult, KeyPackageCount, MailboxKey, StoredKeyPackage } from '../store.js';
+import * as rules from '../rules.js';
+import type {
+  ClaimResult,
+  KeyPackageClaim,
+  KeyPackageCount,
+  KeyPackageUpload,
+  MailboxKey,
+  StoredKeyPackage,
+} from '../store.js';
 
 interface PackageRow {
   readonly id: number;
@@ -67,17 +74,15 @@ export class SqliteKeyPackages {
     };
   }
 
-  add(input: {
-    readonly mailbox: MailboxKey;
-    readonly oneTime: readonly StoredKeyPackage[];
-    readonly lastResort?: StoredKeyPackage;
-    readonly maxOneTime: number;
-    readonly now: number;
-  }): KeyPackageCount {
+  add(input: KeyPackageUpload): KeyPackageCount {
     const { accountId, deviceId } = input.mailbox;
-    checkOneTimeCap(this.count(input.mailbox, input.now).oneTime, input.oneTime.length, input.maxOneTime);
+    rules.checkOneTimeCap(
+      this.count(input.mailbox, input.now).oneTime,
+      input.oneTime.length,
+      input.maxOneTime,
+    );
     const store = (kp: StoredKeyPackage, lastResort: boolean) => {
-      if (this.s.refExists.get(blob(kp.ref), blob(kp.ref))) throw keyPackageTaken();
+      if (this.s.refExists.get(blob(kp.ref), blob(kp.ref))) throw rules.keyPackageTaken();
       this.s.insertKeyPackage.run(
         accountId,
         deviceId,
@@ -96,13 +101,7 @@ export class SqliteKeyPackages {
     return this.count(input.mailbox, input.now);
   }
 
-  claim(input: {
-    readonly target: AccountId;
-    readonly deviceIds: readonly number[];
-    readonly claimer: MailboxKey;
-    readonly now: number;
-    readonly claimExpiresAt: number;
-  }): ClaimResult[] {
+  claim(input: KeyPackageClaim): ClaimResult[] {
     return input.deviceIds.map((deviceId): ClaimResult => {
       let row = this.s.oldestOneTime.get(input.target, deviceId, input.now) as PackageRow | undefined;
       let lastResort = false;
@@ -113,21 +112,13 @@ export class SqliteKeyPackages {
         lastResort = true;
       }
       if (!row) return { deviceId, lastResort: false };
-      this.s.recordClaim.run(
-        row.ref,
-        input.target,
-        deviceId,
-        input.claimer.accountId,
-        input.claimer.deviceId,
-        input.now,
-        input.claimExpiresAt,
-      );
+      this.s.recordClaim.run(...rules.claimValues(row.ref, input, deviceId));
       return { deviceId, keyPackage: row.body, lastResort };
     });
   }
 
   /** The live claims of `refs` that `committer` made itself (see CommitInput.welcome). */
-  claimsOf(refs: readonly Uint8Array[], committer: MailboxKey, now: number): ClaimRow[] {
+  claimsOf(refs: readonly Uint8Array[], committer: MailboxKey, now: number): rules.ClaimRow[] {
     return refs.flatMap((ref) => {
       const claim = this.s.claimByCommitter.get(
         blob(ref),
@@ -135,7 +126,7 @@ export class SqliteKeyPackages {
         this.routeWelcomeByAnyClaim ? 1 : 0,
         committer.accountId,
         committer.deviceId,
-      ) as ClaimRow | undefined;
+      ) as rules.ClaimRow | undefined;
       return claim ? [claim] : [];
     });
   }

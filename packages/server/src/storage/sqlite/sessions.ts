@@ -2,7 +2,7 @@
 // as SHA-256 hashes, so the file does not hold anything that signs one in.
 import type Database from 'better-sqlite3';
 import { blob } from '../ids.js';
-import { sessionOf, type SessionRow } from '../rules.js';
+import * as rules from '../rules.js';
 import type { MailboxKey, SessionRecord } from '../store.js';
 
 export class SqliteSessions {
@@ -44,6 +44,6 @@ export class SqliteSessions {
   }
 
   sessionByTokenHash(tokenHash: Uint8Array, now: number): SessionRecord | undefined {
-    return sessionOf(this.s.sessionByHash.get(blob(tokenHash), now) as SessionRow | undefined);
+    return rules.sessionOf(this.s.sessionByHash.get(blob(tokenHash), now) as rules.SessionRow | undefined);
   }
 }
