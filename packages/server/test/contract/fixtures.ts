@@ -8,6 +8,7 @@ import type {
   CommitInput,
   MailboxKey,
   MessageInput,
+  SendIdentity,
   Store,
   StoredKeyPackage,
 } from '../../src/storage/store.js';
@@ -49,17 +50,18 @@ export function keyPackage(notAfter = LATER): StoredKeyPackage {
   return { ref: randomBytes(32), body: randomBytes(60), notAfter };
 }
 
+/** A send's identity: a fresh client id and content, sent now, kept until LATER. */
+function newSend(sender: MailboxKey): SendIdentity {
+  return { sender, clientId: randomBytes(16), contentHash: randomBytes(32), now: NOW, expiresAt: LATER };
+}
+
 export function message(
   sender: MailboxKey,
   groupId: Uint8Array,
   overrides: Partial<MessageInput> = {},
 ): MessageInput {
   return {
-    sender,
-    clientId: randomBytes(16),
-    contentHash: randomBytes(32),
-    now: NOW,
-    expiresAt: LATER,
+    ...newSend(sender),
     groupId,
     body: randomBytes(100),
     ...overrides,
@@ -73,11 +75,7 @@ export function commit(
   overrides: Partial<CommitInput> = {},
 ): CommitInput {
   return {
-    sender,
-    clientId: randomBytes(16),
-    contentHash: randomBytes(32),
-    now: NOW,
-    expiresAt: LATER,
+    ...newSend(sender),
     groupId,
     epoch,
     commit: randomBytes(80),
