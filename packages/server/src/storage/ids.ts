@@ -1,7 +1,5 @@
 // Shared by every storage adapter: the message id format (the gateway and clients see it, so
-// all adapters must agree on it), byte helpers, and the rows both read alike.
-import { ApiError } from '@ghostproof/api';
-import type { AccountUpdate, MailboxKey } from './store.js';
+// all adapters must agree on it) and byte helpers.
 
 /** A message id: its 8-byte mailbox position followed by 8 random bytes. */
 export function messageIdOf(seq: number, tag: Uint8Array): Uint8Array {
@@ -25,47 +23,4 @@ export function blob(bytes: Uint8Array): Buffer {
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(blob(a), blob(b)) === 0;
-}
-
-/** A row of `account_updates`, the same in both schemas. */
-export interface AccountUpdateRow {
-  readonly seq: number;
-  readonly username: string;
-  readonly version: number;
-  readonly device_list: Buffer | null;
-  readonly at: number;
-}
-
-export function accountUpdateOf(row: AccountUpdateRow): AccountUpdate & { readonly seq: number } {
-  return {
-    seq: row.seq,
-    username: row.username,
-    version: BigInt(row.version),
-    signedDeviceList: row.device_list,
-    at: row.at,
-  };
-}
-
-/** A row of `key_package_claims` as a Welcome's routing reads it, the same in both schemas. */
-export interface ClaimRow {
-  readonly ref: Buffer;
-  readonly account_id: number;
-  readonly device_id: number;
-}
-
-/**
- * The mailboxes a Welcome goes to, one per KeyPackageRef it names, from `claims`: the live
- * claims of those refs that the committing device made itself. A ref without one is refused
- * whether someone else claimed it or nobody did (one answer, so the error tells a committer
- * nothing about other people's claims), and the caller's transaction then stores nothing.
- */
-export function welcomeRecipients(refs: readonly Uint8Array[], claims: readonly ClaimRow[]): MailboxKey[] {
-  const byRef = new Map(claims.map((c) => [c.ref.toString('hex'), c]));
-  return refs.map((ref) => {
-    const claim = byRef.get(blob(ref).toString('hex'));
-    if (!claim) {
-      throw new ApiError('unknown-key-package', 'Welcome: names a key package this device did not claim');
-    }
-    return { accountId: claim.account_id, deviceId: claim.device_id };
-  });
 }
