@@ -42,12 +42,16 @@ export class GroupCommitQueue<W> {
     });
   }
 
-  /** Lets the queued writes land, then refuses new ones ('unavailable'). */
+  /**
+   * Refuses new writes ('unavailable') from the moment it is called, and resolves once the
+   * writes queued before it have landed. Refusing at once keeps a steady stream of writes
+   * from holding a shutdown open.
+   */
   async close(): Promise<void> {
+    this.closed = true;
     while (this.queue.length > 0 || this.flushing || this.flushScheduled) {
       await (this.flushing ?? new Promise((resolve) => setImmediate(resolve)));
     }
-    this.closed = true;
   }
 
   private scheduleFlush(): void {
@@ -74,11 +78,13 @@ export class GroupCommitQueue<W> {
       for (const q of batch) q.reject(error);
       return;
     }
-    this.options.onFlush?.(batch.length, (performance.now() - started) / 1000);
+    // Settle first: the batch committed, so a failing observer (metrics) must not leave its
+    // writes waiting. Its error is a bug and goes on, loudly.
     batch.forEach((q, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) q.resolve(outcome.value);
       else q.reject(outcome.error);
     });
+    this.options.onFlush?.(batch.length, (performance.now() - started) / 1000);
   }
 }

@@ -384,6 +384,6 @@ export interface Store {
 
   /** Removes everything past its expiry. @throws {ApiError} 'unavailable'. */
   purgeExpired(now: number): Promise<PurgeResult>;
-  /** Lets queued writes land, then closes; later writes fail with 'unavailable'. Throws nothing. */
+  /** Refuses new writes ('unavailable') at once, lets the queued ones land, then closes. Throws nothing. */
   close(): Promise<void>;
 }
