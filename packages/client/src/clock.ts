@@ -7,8 +7,8 @@
  */
 
 export interface Clock {
-  /** Milliseconds since the Unix epoch, as the injected clock says. */
-  now(): number;
+  /** Milliseconds since the Unix epoch, as the injected clock says (a plain function: pass it on). */
+  readonly now: () => number;
   /** Resolves after `ms` of real time. */
   sleep(ms: number): Promise<void>;
   /** Like `sleep`, but `wake()` ends the wait at once. */

@@ -3,12 +3,9 @@
 // everything in a ClientStore, and reports what a person would see as events. Outgoing
 // messages go through a durable outbox (sent again after a restart, each stored once by the
 // server); redelivered messages are recognised by their server id and dropped. This file is
-// the facade (construction, events, connect and close); each job is a service beside it:
-// session-auth, key-packages, contacts, conversations, commit-runner, update-path-heal,
-// sending, outbox, attachments, inbound, received-content, group-reset, expiry.
-//
-// Errors: ClientError (errors.ts), ApiError (the server's refusal, @ghostproof/api) and
-// ProtocolError (@ghostproof/protocol), each with a stable code; `@throws` names them.
+// the facade (construction, events, connect, close) over one service per job (profile.ts
+// wires them). Errors are ClientError (errors.ts), ApiError (the server's refusal) and
+// ProtocolError, each with a stable code; every method's `@throws` names the codes.
 import type { DeviceList } from '@ghostproof/api';
 import {
   body as contentBody,
@@ -218,18 +215,12 @@ export class Messenger {
     return this.services.contacts.lookup(username);
   }
 
-  /**
-   * The safety number of this account and `username`, to compare out of band.
-   * @throws as `lookup`.
-   */
+  /** The safety number of this account and `username`, to compare out of band. @throws as `lookup`. */
   safetyNumber(username: string): Promise<SafetyNumber> {
     return this.services.contacts.safetyNumber(username);
   }
 
-  /**
-   * Marks a contact verified (the person compared safety numbers).
-   * @throws as `lookup`.
-   */
+  /** Marks a contact verified (the person compared safety numbers). @throws as `lookup`. */
   markVerified(username: string): Promise<void> {
     return this.services.contacts.markVerified(username);
   }
@@ -242,18 +233,12 @@ export class Messenger {
     return this.services.contacts.acknowledgeIdentityChange(username);
   }
 
-  /**
-   * Blocks an account and declines its pending requests.
-   * @throws as `decline` for those requests.
-   */
+  /** Blocks an account and declines its pending requests. @throws as `decline` for those requests. */
   block(username: string): Promise<void> {
     return this.services.contacts.block(username);
   }
 
-  /**
-   * Unblocks a contact.
-   * @throws ClientError `unknown-user` (no such contact).
-   */
+  /** Unblocks a contact. @throws ClientError `unknown-user` (no such contact). */
   unblock(username: string): Promise<void> {
     return this.services.contacts.unblock(username);
   }
@@ -265,18 +250,12 @@ export class Messenger {
     return this.services.registry.list();
   }
 
-  /**
-   * One conversation's stored info.
-   * @throws ClientError `unknown-conversation`.
-   */
+  /** One conversation's stored info. @throws ClientError `unknown-conversation`. */
   conversationInfo(id: string): Promise<ConversationInfo> {
     return this.services.registry.info(id);
   }
 
-  /**
-   * The conversation's members in its current epoch.
-   * @throws ClientError `unknown-conversation`.
-   */
+  /** The conversation's members in its current epoch. @throws ClientError `unknown-conversation`. */
   async members(id: string): Promise<Member[]> {
     return (await this.mls(id)).members;
   }
@@ -315,10 +294,7 @@ export class Messenger {
     return this.services.expiry.sweep();
   }
 
-  /**
-   * The existing 1:1 conversation with `username`, or a new one.
-   * @throws as `createGroup`.
-   */
+  /** The existing 1:1 conversation with `username`, or a new one. @throws as `createGroup`. */
   direct(username: string): Promise<string> {
     return this.services.conversations.direct(username);
   }
@@ -368,10 +344,7 @@ export class Messenger {
     return this.services.conversations.accept(id);
   }
 
-  /**
-   * Declines a conversation request (and leaves it).
-   * @throws ClientError `unknown-conversation`.
-   */
+  /** Declines a conversation request (and leaves it). @throws ClientError `unknown-conversation`. */
   decline(id: string): Promise<void> {
     return this.services.conversations.decline(id);
   }
@@ -420,18 +393,12 @@ export class Messenger {
     return this.services.conversations.setAdmins(id, usernames);
   }
 
-  /**
-   * Renames a group (a message; members take it from an admin only).
-   * @throws as `send`.
-   */
+  /** Renames a group (a message; members take it from an admin only). @throws as `send`. */
   setGroupName(id: string, name: string): Promise<void> {
     return this.services.conversations.setGroupName(id, name);
   }
 
-  /**
-   * Tells every active conversation this account's display name.
-   * @throws as `send`.
-   */
+  /** Tells every active conversation this account's display name. @throws as `send`. */
   setProfileName(displayName: string): Promise<void> {
     return this.services.conversations.setProfileName(displayName);
   }
@@ -448,18 +415,12 @@ export class Messenger {
     return this.services.sending.send(id, body, options);
   }
 
-  /**
-   * Sends a text message, optionally as a reply; returns its id.
-   * @throws as `send`.
-   */
+  /** Sends a text message, optionally as a reply; returns its id. @throws as `send`. */
   sendText(id: string, text: string, replyTo?: string): Promise<string> {
     return this.send(id, contentBody.text(text, replyTo ? fromHex(replyTo) : undefined));
   }
 
-  /**
-   * Adds (or removes) a reaction to a message.
-   * @throws as `send`.
-   */
+  /** Adds (or removes) a reaction to a message. @throws as `send`. */
   react(id: string, messageId: string, emoji: string, remove = false): Promise<string> {
     return this.send(id, contentBody.reaction(fromHex(messageId), emoji, remove));
   }
@@ -480,18 +441,12 @@ export class Messenger {
     return this.services.sending.deleteForEveryone(id, messageId);
   }
 
-  /**
-   * Marks the conversation read and sends `read` receipts.
-   * @throws as `send`.
-   */
+  /** Marks the conversation read and sends `read` receipts. @throws as `send`. */
   markRead(id: string): Promise<void> {
     return this.services.sending.markRead(id);
   }
 
-  /**
-   * Tells the members this account started (or stopped) typing.
-   * @throws as `send`.
-   */
+  /** Tells the members this account started (or stopped) typing. @throws as `send`. */
   typing(id: string, started: boolean): Promise<string> {
     return this.send(id, contentBody.typing(started));
   }

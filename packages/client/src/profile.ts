@@ -131,8 +131,8 @@ export async function openProfile(options: MessengerOptions, parts: FacadeParts)
 /** Builds the services of an open profile, each given only what it uses. */
 function wire(context: MessengerContext, auth: SessionAuth, options: MessengerOptions): Services {
   const registry = new ConversationRegistry(context);
-  let inbound: Inbound | undefined;
-  const commits = new CommitRunner(context, registry, () => inbound?.idle() ?? Promise.resolve());
+  // Closures below name services built after them; they run only once all are built.
+  const commits = new CommitRunner(context, registry, (): Promise<void> => inbound.idle());
   const heal = new UpdatePathHeal(context, registry, commits);
   const outbox = new Outbox(context);
   const sending = new Sending(context, {
@@ -140,27 +140,25 @@ function wire(context: MessengerContext, auth: SessionAuth, options: MessengerOp
     heal,
     outbox,
     commits,
-    isHeld: (id) => inbound?.isHeld(id) ?? false,
+    isHeld: (id): boolean => inbound.isHeld(id),
   });
-  const send = (id: string, body: Content['body']) => sending.send(id, body);
-  let conversations: Conversations | undefined;
-  const decline = async (id: string) => conversations?.decline(id);
+  const send = (id: string, body: Content['body']): Promise<string> => sending.send(id, body);
+  const decline = (id: string): Promise<void> => conversations.decline(id);
   const contacts = new Contacts(context, decline);
-  conversations = new Conversations(context, options.cipherSuite, {
+  const conversations = new Conversations(context, options.cipherSuite, {
     registry,
     commits,
     contacts,
     outbox,
     send,
   });
-  const created = conversations;
   const groupReset = new GroupReset(context, registry, {
-    create: (kind, usernames, name) => created.create(kind, usernames, name),
+    create: (kind, usernames, name): Promise<string> => conversations.create(kind, usernames, name),
     send,
   });
   const content = new ContentReceiver(context, registry, send);
-  inbound = new Inbound(context, { registry, commits, content, groupReset, decline });
-  const attachments = new Attachments(context.http, context.sessionToken, send);
+  const inbound = new Inbound(context, { registry, commits, content, groupReset, decline });
+  const attachments = new Attachments(context.http, (refresh) => context.sessionToken(refresh), send);
   const expiry = new ExpirySweep(context.store, context.clock, context.emit, context.logger('client:expiry'));
   return {
     context,

@@ -94,7 +94,7 @@ export class ContentReceiver {
       case 'put-contact':
         return store.putContact(step.contact);
       case 'emit':
-        this.context.emit(step.name, step.event as never);
+        this.context.emit(step.name, step.event);
         return;
     }
   }
