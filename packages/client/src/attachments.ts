@@ -21,7 +21,7 @@ export class Attachments {
     private readonly send: (id: string, body: Content['body']) => Promise<string>,
   ) {}
 
-  /** See Messenger.sendAttachment. */
+  /** See Messenger.sendAttachment. @throws as Messenger.sendAttachment. */
   async sendAttachment(
     id: string,
     file: { bytes: Uint8Array; contentType: string; fileName: string; caption?: string },
@@ -48,7 +48,7 @@ export class Attachments {
     });
   }
 
-  /** See Messenger.downloadAttachment. */
+  /** See Messenger.downloadAttachment. @throws as Messenger.downloadAttachment. */
   async downloadAttachment(
     attachment: AttachmentInfo,
     onProgress?: (received: number, total: number) => void,

@@ -103,7 +103,7 @@ export class CommitRunner {
 
   /**
    * A self-update started from inside the delivery queue or a send, not awaited: a commit that
-   * loses a race waits for that queue. Its failure is retried by the next trigger.
+   * loses a race waits for that queue. Its failure is retried by the next trigger. Never throws.
    */
   selfUpdateSoon(id: string): void {
     void this.selfUpdate(id).catch((error: unknown) =>
@@ -129,7 +129,11 @@ export class CommitRunner {
     }
   }
 
-  /** After a commit (ours or another member's): settings into the stored info, roster event, routing check. */
+  /**
+   * After a commit (ours or another member's): settings into the stored info, roster event,
+   * routing check (in the background).
+   * @throws only a store failure.
+   */
   async afterRosterChange(
     id: string,
     conversation: Conversation,

@@ -39,12 +39,12 @@ export class ConversationRegistry {
     return info;
   }
 
-  /** Every conversation's info, most recent activity first. */
+  /** Every conversation's info, most recent activity first. @throws only a store failure. */
   async list(): Promise<ConversationInfo[]> {
     return (await this.context.store.listConversationInfos()).sort((a, b) => b.lastActivity - a.lastActivity);
   }
 
-  /** Removes a conversation this device alone holds (never used, or replaced). */
+  /** Removes a conversation this device alone holds (never used, or replaced). @throws only a store failure. */
   async forget(id: string): Promise<void> {
     this.loaded.delete(id);
     await this.context.store.deleteConversation(fromHex(id));
@@ -78,6 +78,7 @@ export class ConversationRegistry {
    * Copies admins and timer from the group context (after a join or a commit) into the stored
    * info that the apps show. A group without an admin list in its group context yet keeps
    * this device's earlier view of its admins until its first settings commit.
+   * @throws only a store failure.
    */
   async syncSettings(id: string, settings: ConversationSettings): Promise<void> {
     const { store, disabled } = this.context;

@@ -30,7 +30,7 @@ export class Conversations {
     private readonly deps: ConversationsDeps,
   ) {}
 
-  /** See Messenger.direct. */
+  /** See Messenger.direct. @throws as Messenger.direct. */
   async direct(username: string): Promise<string> {
     for (const info of await this.context.store.listConversationInfos()) {
       if (info.kind === 'direct' && info.peer === username && info.status === 'active') return info.id;
@@ -38,7 +38,7 @@ export class Conversations {
     return this.create('direct', [username], '');
   }
 
-  /** See Messenger.createGroup. */
+  /** See Messenger.createGroup. @throws as Messenger.createGroup. */
   async createGroup(name: string, usernames: readonly string[]): Promise<string> {
     const id = await this.create('group', usernames, name);
     if (name) await this.deps.send(id, contentBody.groupName(name));
@@ -103,7 +103,7 @@ export class Conversations {
     return id;
   }
 
-  /** See Messenger.addMembers. */
+  /** See Messenger.addMembers. @throws as Messenger.addMembers. */
   async addMembers(id: string, usernames: readonly string[]): Promise<void> {
     await this.addMembersNow(id, usernames);
     // The group's name is a message, which those just added never received: say it again.
@@ -141,14 +141,14 @@ export class Conversations {
     });
   }
 
-  /** See Messenger.removeMember. */
+  /** See Messenger.removeMember. @throws as Messenger.removeMember. */
   async removeMember(id: string, username: string): Promise<void> {
     await this.deps.commits.commitWithRetry(id, (conversation) =>
       conversation.prepareRemoveMembers([username]),
     );
   }
 
-  /** See Messenger.leave. */
+  /** See Messenger.leave. @throws as Messenger.leave. */
   async leave(id: string): Promise<void> {
     const conversation = await this.deps.registry.mls(id);
     const message = await conversation.proposeLeave();
@@ -157,7 +157,7 @@ export class Conversations {
     await this.context.store.putConversationInfo({ ...info, status: 'left' });
   }
 
-  /** See Messenger.accept. */
+  /** See Messenger.accept. @throws as Messenger.accept. */
   async accept(id: string): Promise<void> {
     const info = await this.deps.registry.info(id);
     await this.context.store.putConversationInfo({ ...info, status: 'active' });
@@ -167,7 +167,7 @@ export class Conversations {
     }
   }
 
-  /** See Messenger.decline. */
+  /** See Messenger.decline. @throws as Messenger.decline. */
   async decline(id: string): Promise<void> {
     const info = await this.deps.registry.info(id);
     const conversation = await this.deps.registry.mls(id);
@@ -175,7 +175,7 @@ export class Conversations {
     await this.context.store.putConversationInfo({ ...info, status: 'declined' });
   }
 
-  /** See Messenger.setDisappearing. */
+  /** See Messenger.setDisappearing. @throws as Messenger.setDisappearing. */
   async setDisappearing(id: string, seconds: number): Promise<void> {
     if (this.context.disabled.sharedDisappearingTimer) {
       await this.deps.send(id, contentBody.disappearingTimer(seconds));
@@ -186,7 +186,7 @@ export class Conversations {
     await this.updateSettings(id, { disappearingSeconds: seconds });
   }
 
-  /** See Messenger.setAdmins. */
+  /** See Messenger.setAdmins. @throws as Messenger.setAdmins. */
   async setAdmins(id: string, usernames: readonly string[]): Promise<void> {
     if (this.context.disabled.authenticatedAdmins) {
       await this.deps.send(id, contentBody.groupAdmins([...usernames]));
@@ -197,14 +197,14 @@ export class Conversations {
     await this.updateSettings(id, { admins: usernames });
   }
 
-  /** See Messenger.setGroupName. */
+  /** See Messenger.setGroupName. @throws as Messenger.setGroupName. */
   async setGroupName(id: string, name: string): Promise<void> {
     await this.deps.send(id, contentBody.groupName(name));
     const info = await this.deps.registry.info(id);
     await this.context.store.putConversationInfo({ ...info, name });
   }
 
-  /** See Messenger.setProfileName. */
+  /** See Messenger.setProfileName. @throws as Messenger.setProfileName. */
   async setProfileName(displayName: string): Promise<void> {
     for (const info of await this.context.store.listConversationInfos()) {
       if (info.status === 'active') await this.deps.send(info.id, contentBody.profile(displayName));

@@ -80,6 +80,7 @@ export type Emit = <K extends keyof MessengerEvents>(kind: K, event: MessengerEv
 export class EventHub {
   private readonly listeners = new Map<keyof MessengerEvents, Set<Listener<never>>>();
 
+  /** Adds a listener; returns the function that removes it. Never throws. */
   on<K extends keyof MessengerEvents>(kind: K, listener: Listener<MessengerEvents[K]>): () => void {
     let set = this.listeners.get(kind);
     if (!set) this.listeners.set(kind, (set = new Set()));

@@ -53,6 +53,7 @@ export class ExpirySweep {
     );
   }
 
+  /** Stops the timer (at close). Never throws. */
   stop(): void {
     this.stopTimer?.();
     this.stopTimer = undefined;

@@ -68,6 +68,7 @@ export class GroupReset {
   /**
    * `resetGroup` from inside the delivery queue: a reset that fails (offline, an account
    * that cannot be added) leaves the conversation broken, as the person sees it; logged.
+   * Never throws.
    */
   async resetAfterInvalidCommit(id: string): Promise<void> {
     await this.resetGroup(id).catch((error: unknown) => this.log.warn('reset-failed', errorFields(error)));

@@ -78,12 +78,12 @@ export class Inbound {
     this.log = context.logger('client:inbound');
   }
 
-  /** Whether a commit of this conversation is held waiting for key transparency. */
+  /** Whether a commit of this conversation is held waiting for key transparency. Never throws. */
   isHeld(id: string): boolean {
     return this.held === id;
   }
 
-  /** A new connection begins: what arrives from now on is of this one; a waiting retry runs now. */
+  /** A new connection begins: what arrives from now on is of this one; a waiting retry runs now. Never throws. */
   newSession(): void {
     this.session++;
     this.wakeRetry?.();
@@ -102,7 +102,7 @@ export class Inbound {
     return this.queue;
   }
 
-  /** Looks for overdue missing messages and resets every MISSING_SWEEP_MS (from connect). */
+  /** Looks for overdue missing messages and resets every MISSING_SWEEP_MS (from connect). Never throws. */
   startMissingSweep(): void {
     this.stopMissingSweep ??= this.context.clock.every(MISSING_SWEEP_MS, () => {
       void this.sweepMissingMessages().catch((error: unknown) =>

@@ -105,12 +105,12 @@ export class Messenger {
     await this.services.expiry.start(this.options.expirySweepMs);
   }
 
-  /** This device's account. */
+  /** This device's account. Never throws once open. */
   get username(): string {
     return this.services.context.identity.username;
   }
 
-  /** This device's id within its account. */
+  /** This device's id within its account. Never throws once open. */
   get deviceId(): number {
     return this.services.context.identity.deviceId;
   }

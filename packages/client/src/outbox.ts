@@ -58,12 +58,12 @@ export class Outbox {
     return this.flushing;
   }
 
-  /** How many messages wait in the outbox. */
+  /** How many messages wait in the outbox. @throws only a store failure. */
   async pending(): Promise<number> {
     return (await this.context.store.listOutbox()).length;
   }
 
-  /** Stops the retry timer (at close). */
+  /** Stops the retry timer (at close). Never throws. */
   stop(): void {
     this.cancelRetry?.();
     this.cancelRetry = undefined;

@@ -23,7 +23,7 @@ export class UpdatePathHeal {
     this.log = context.logger('client:heal');
   }
 
-  /** A new profile has no conversation made under the old update path rule. */
+  /** A new profile has no conversation made under the old update path rule. @throws a store failure. */
   async markNothingToHeal(): Promise<void> {
     await this.save([]);
   }
