@@ -137,6 +137,7 @@ export class Messenger {
       this.connection = new Connection({
         baseUrl: this.options.serverUrl,
         createSocket: this.options.createSocket,
+        logger: createLogger('client:connection', this.options.logSink),
         sessionToken: (refresh) => auth.sessionToken(refresh),
         onDelivery: (delivery) => inbound.enqueue(delivery),
         onState: (state) => {
