@@ -1,6 +1,8 @@
 // The authenticated WebSocket session: request/response correlation, deliveries, and
 // reconnection with exponential backoff and jitter. Requests made while offline wait for the
 // next connection; what must survive a restart (outgoing messages) lives in the outbox.
+// Its timers (backoff, request timeouts) are real time on purpose: the messenger's injected
+// clock decides what a person sees, not how long a socket waits.
 import {
   ApiError,
   decodeServerFrame,
@@ -14,6 +16,7 @@ import {
   type Response as ApiResponse,
 } from '@ghostproof/api';
 import { ClientError } from './errors.js';
+import { createLogger, errorFields, type Logger } from './logger.js';
 
 export interface WebSocketLike {
   binaryType: string;
@@ -40,6 +43,8 @@ export interface ConnectionOptions {
   readonly requestTimeoutMs?: number;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Where failed connection attempts are logged (default: the package's default sink). */
+  readonly logger?: Logger;
 }
 
 const OPEN = 1;
@@ -61,7 +66,10 @@ export class Connection {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshToken = false;
 
+  private readonly log: Logger;
+
   constructor(private readonly options: ConnectionOptions) {
+    this.log = options.logger ?? createLogger('client:connection');
     this.backoff = options.minBackoffMs ?? 250;
   }
 
@@ -91,7 +99,9 @@ export class Connection {
     let socket: WebSocketLike;
     try {
       socket = this.options.createSocket(url.toString());
-    } catch {
+    } catch (error) {
+      // Handled: tried again after the backoff, like a socket that closed.
+      this.log.info('socket-not-created', errorFields(error));
       this.scheduleReconnect();
       return;
     }
@@ -125,6 +135,8 @@ export class Connection {
       this.backoff = this.options.minBackoffMs ?? 250;
       this.setState('online');
     } catch (err) {
+      // Handled: closing the socket starts the next attempt (with a fresh token if refused).
+      this.log.info('authentication-failed', errorFields(err));
       if (ApiError.is(err, 'unauthenticated')) this.refreshToken = true;
       socket.close();
     }
@@ -153,8 +165,10 @@ export class Connection {
     try {
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
       frame = decodeServerFrame(bytes);
-    } catch {
-      return; // A frame we cannot read is dropped; the request it answers times out.
+    } catch (error) {
+      // A frame we cannot read is dropped; the request it answers times out.
+      this.log.warn('unreadable-frame', errorFields(error));
+      return;
     }
     if (frame.body.case === 'delivery') {
       this.options.onDelivery(frame.body.value);

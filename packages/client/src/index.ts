@@ -38,4 +38,5 @@ export {
   type UnsafeTestingDisabledDefences,
 } from './messenger.js';
 export { fromHex, toHex } from './bytes.js';
+export { createLogger, type LogLevel, type LogRecord, type LogSink, type Logger } from './logger.js';
 export { auditLog, parseAuditState, type AuditOutcome, type AuditState } from './audit.js';

@@ -25,11 +25,14 @@ import {
 } from '@ghostproof/kt';
 import type { DeviceDirectory } from '@ghostproof/protocol';
 import { fromHex, toHex } from './bytes.js';
+import { createClock } from './clock.js';
 import { ClientError } from './errors.js';
 import type { HttpApi } from './http.js';
 import type { ClientStore } from './store.js';
 
 const STATE = 'kt';
+/** Timers only: decisions about time use the clock passed in. */
+const realTime = createClock();
 
 /** What the client keeps about the log (in its store, as one setting). */
 export interface KtClientState {
@@ -238,17 +241,22 @@ export class KtDirectory implements DeviceDirectory {
     const cached = this.cache.get(name);
     if (cached && this.clock() - cached.at < this.maxAgeMs) return cached.list;
     if (this.withoutKeyTransparency) return this.unprovenList(name);
-    const deadline = Date.now() + this.publicationWaitMs;
-    for (;;) {
-      const list = await this.provenList(name);
-      if (list) {
-        this.cache.set(name, { list, at: this.clock() });
-        await this.pinIdentity(list);
-        return list;
+    // A wait in real time (clock.ts): a clock a test froze or moved on must not decide it.
+    const deadline = realTime.deadline(this.publicationWaitMs);
+    try {
+      for (;;) {
+        const list = await this.provenList(name);
+        if (list) {
+          this.cache.set(name, { list, at: this.clock() });
+          await this.pinIdentity(list);
+          return list;
+        }
+        // Absent from the log. If the server knows the account, it is waiting for an epoch.
+        if (deadline.passed || !(await this.serverKnows(name))) return undefined;
+        await realTime.sleep(250);
       }
-      // Absent from the log. If the server knows the account, it is waiting for an epoch.
-      if (Date.now() > deadline || !(await this.serverKnows(name))) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    } finally {
+      deadline.cancel();
     }
   }
 

@@ -153,6 +153,7 @@ export function alarmText(alarm: Alarm): { title: string; detail: string } {
 
 const clientErrors: Record<string, string> = {
   'not-registered': 'This browser has no account yet.',
+  'already-registered': 'This browser already has an account.',
   offline: 'You are offline. It will be sent when the connection is back.',
   'unknown-user': 'No such account.',
   'unknown-conversation': 'That conversation is not available.',
