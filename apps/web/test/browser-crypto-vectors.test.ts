@@ -12,7 +12,7 @@ import { startStatic, tempDir } from './helpers/front.js';
 import { buildTestPages } from './helpers/pages.js';
 import type { VectorData, VectorGroupResult } from './pages/vectors.js';
 
-const vectorsRoot = new URL('../../../../shared/vectors/', import.meta.url);
+const vectorsRoot = new URL('../../../test-vectors/', import.meta.url);
 const load = (path: string): unknown => JSON.parse(readFileSync(new URL(path, vectorsRoot), 'utf8'));
 
 const WYCHEPROOF = [

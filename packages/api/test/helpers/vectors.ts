@@ -1,9 +1,9 @@
-// The MLS interoperability vectors kept next to the repository (../shared/vectors/mls),
+// The MLS interoperability vectors in the repository's test-vectors/mls (copied from upstream),
 // read-only. A file that fails to load or loads empty fails the test.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-const vectorsRoot = new URL('../../../../../shared/vectors/mls/', import.meta.url);
+const vectorsRoot = new URL('../../../../test-vectors/mls/', import.meta.url);
 
 export function loadMlsVectors<T>(name: string): T[] {
   const vectors = JSON.parse(readFileSync(new URL(name, vectorsRoot), 'utf8')) as T[];

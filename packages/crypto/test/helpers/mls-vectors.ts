@@ -52,7 +52,7 @@ import {
   type ReuseGuard,
 } from './ts-mls-internals.js';
 
-export const vectorDir = new URL('../../../../../shared/vectors/', import.meta.url);
+export const vectorDir = new URL('../../../../test-vectors/', import.meta.url);
 
 export function loadVectorFile<T>(relativePath: string): T {
   return JSON.parse(readFileSync(new URL(relativePath, vectorDir), 'utf8')) as T;

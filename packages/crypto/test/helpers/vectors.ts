@@ -1,4 +1,4 @@
-// Loads the known-answer files kept next to the repository in ../shared/vectors (read-only,
+// Loads the known-answer files in the repository's test-vectors/ (copied from upstream,
 // never edited), with the checks every vector test needs so that a file that fails to load,
 // or loads empty, fails the test instead of passing it vacuously.
 import assert from 'node:assert/strict';
@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 
 /** The repository root, four levels above this file (packages/crypto/test/helpers/). */
 const repoRoot = new URL('../../../../', import.meta.url);
-const vectorsRoot = new URL('../shared/vectors/', repoRoot);
+const vectorsRoot = new URL('test-vectors/', repoRoot);
 
-/** Parses `<repo root>/../shared/vectors/<relPath>`. The caller names the shape it expects. */
+/** Parses `<repo root>/test-vectors/<relPath>`. The caller names the shape it expects. */
 export function loadVectors<T>(relPath: string): T {
   return JSON.parse(readFileSync(new URL(relPath, vectorsRoot), 'utf8')) as T;
 }
