@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import type { Alarm, Messenger } from '@ghostproof/client';
-import { eventually, person } from './helpers/world.js';
+import { eventually, registerPerson as person } from '@ghostproof/testkit';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const PER_PERSON = 150;

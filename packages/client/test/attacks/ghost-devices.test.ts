@@ -6,22 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClientError, type Alarm } from '@ghostproof/client';
 import { generateKeyPair } from '@ghostproof/protocol';
-import { MaliciousServer } from '../harness/malicious-server.js';
 import { attackerDevice, eventually, forgeDeviceList, Person, textsOf } from '../harness/people.js';
+import { withServer } from '../harness/scenario.js';
 
 const GHOST = 5;
 const CACHE_EXPIRED = 31_000;
-
-async function withServer(run: (harness: MaliciousServer) => Promise<void>): Promise<void> {
-  const harness = await MaliciousServer.start();
-  const people: { close(): Promise<void> }[] = [];
-  try {
-    await run(harness);
-  } finally {
-    for (const p of people) await p.close();
-    await harness.close();
-  }
-}
 
 function unknownDeviceVersions(alarms: readonly Alarm[]): number[] {
   return alarms.flatMap((a) => (a.kind === 'unknown-device' ? [a.version] : []));
