@@ -8,16 +8,16 @@ import { it } from 'node:test';
 
 export interface AttackVerdict {
   /** With the defence on: the assertion that the attack was caught. */
-  caught(): void | Promise<void>;
+  readonly caught: () => unknown;
   /** With the defence off: the assertion that the attack succeeded. */
-  succeeded(): void | Promise<void>;
+  readonly succeeded: () => unknown;
 }
 
 export interface AttackRun {
   /** Whether this run has the defence on. */
   readonly defence: boolean;
   /** Runs the verdict's half for this run; a run must call it exactly once. */
-  verdict(assertions: AttackVerdict): Promise<void>;
+  readonly verdict: (assertions: AttackVerdict) => Promise<void>;
 }
 
 export interface AttackDeclaration {
@@ -26,7 +26,7 @@ export interface AttackDeclaration {
   /** The test title with the defence off (the negative control): that the attack works. */
   readonly control: string;
   /** Sets the attack up (switching the defence off when `defence` is false) and runs it. */
-  run(attack: AttackRun): Promise<void>;
+  readonly run: (attack: AttackRun) => Promise<void>;
 }
 
 export interface RegisteredAttack {
