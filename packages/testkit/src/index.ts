@@ -20,6 +20,13 @@ export { fromHex, toHex } from './hex.js';
 export { ciphersuites, type TestCiphersuite } from './ciphersuites.js';
 export { loadVectorFile, vectorsRoot } from './vectors.js';
 export {
+  clientStoreContract,
+  runClientStoreCheck,
+  type ClientStoreCheck,
+  type OpenClientStore,
+} from './client-store-contract.js';
+export { describeClientStoreContract } from './describe-client-store-contract.js';
+export {
   attacksWithoutControl,
   attackWithControl,
   registeredAttacks,
