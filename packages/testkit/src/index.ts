@@ -1,8 +1,10 @@
 // The test kit: what the project's tests share instead of each keeping a copy. A real server
 // in one call (startTestServer: SQLite or PostgreSQL, in-process bus or NATS, logs captured),
 // people and accounts on it, waits that fail loudly, hex, the ciphersuites every scenario runs
-// for, the known-answer vectors, and attacks declared with their negative control. Private to
-// the repository; lint forbids product code (packages/*/src, apps/*/src) from importing it.
+// for, the known-answer vectors, attacks declared with their negative control, and the
+// ClientStore contract. Servers, NATS and PostgreSQL in child processes of their own, for the
+// tests that kill them, are in './processes' (`@ghostproof/testkit/processes`). Private to the
+// repository; lint forbids product code (packages/*/src, apps/*/src) from importing it.
 export { registerPerson, messengerOptions } from './people.js';
 export { call, expectHttpError, HttpError, TestAccount } from './accounts.js';
 export {
