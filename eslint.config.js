@@ -2,7 +2,8 @@
 // (a forgotten await silently skips a check); the import restrictions keep the layering of
 // DESIGN.md true: node: built-ins only in apps, the server and the node entry points of
 // crypto; ts-mls at run time only in packages/protocol; the server never imports the
-// protocol package (it relays ciphertext and never holds a group secret).
+// protocol package (it relays ciphertext and never holds a group secret); product code
+// (packages/*/src, apps/*/src) never imports the test kit, which is for tests only.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -23,8 +24,16 @@ const noProtocol = {
   message: 'the server relays ciphertext and never imports the protocol package.',
 };
 
+const noTestkit = {
+  group: ['@ghostproof/testkit', '@ghostproof/testkit/*'],
+  message: 'the test kit is for tests; product code never imports it.',
+};
+
+// Every product source file gets exactly one of these (a later block would replace, not add
+// to, an earlier one's list), and each carries noTestkit.
 function restrict(files, { ignores = [], paths = [], patterns = [] }) {
-  return { files, ignores, rules: { 'no-restricted-imports': ['error', { paths, patterns }] } };
+  const rule = ['error', { paths, patterns: [...patterns, noTestkit] }];
+  return { files, ignores, rules: { 'no-restricted-imports': rule } };
 }
 
 export default tseslint.config(

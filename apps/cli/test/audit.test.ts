@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { main } from '@ghostproof/cli';
 import { MemoryClientStore, Messenger } from '@ghostproof/client';
 import { nodeWebSocket } from '@ghostproof/client/node';
-import { createServer, type GhostproofServer } from '@ghostproof/server';
+import { fastKeyTransparency, startTestServer, type TestServer } from '@ghostproof/testkit';
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -33,34 +33,20 @@ async function audit(argv: string[]) {
 
 describe('ghostproof audit', () => {
   let dir: string;
-  let dataDir: string;
-  let server: GhostproofServer;
-  let port: number;
-  const start = async () => {
-    server = await createServer({
-      dataDir,
-      port,
-      log: { level: 'silent' },
-      rates: { registrationsPerAddress: { limit: 100, windowMs: 3_600_000 } },
-      kt: { epochIntervalMs: 50 },
-    });
-    ({ port } = await server.listen());
-  };
+  let test: TestServer;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ghostproof-audit-'));
-    dataDir = join(dir, 'data');
-    port = 0;
-    await start();
+    test = await startTestServer({ kt: fastKeyTransparency });
   });
 
   after(async () => {
-    await server.close();
+    await test.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('passes on an honest log, first from genesis and then from its saved checkpoint', async () => {
-    const url = server.url;
+    const url = test.url;
     for (const name of ['alice', 'bob']) {
       const m = await Messenger.register(
         { serverUrl: url, store: new MemoryClientStore(), createSocket: nodeWebSocket },
@@ -68,7 +54,7 @@ describe('ghostproof audit', () => {
       );
       await m.close();
     }
-    await server.kt!.publish();
+    await test.server.kt!.publish();
     const state = join(dir, 'audit-state.json');
     const first = await audit(['--server', url, '--state', state, '--json']);
     assert.equal(first.code, 0, first.stderr);
@@ -79,7 +65,7 @@ describe('ghostproof audit', () => {
       'carol',
     );
     await carol.close();
-    await server.kt!.publish();
+    await test.server.kt!.publish();
     const second = await audit(['--server', url, '--state', state]);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, new RegExp(`append-only from size ${result.to} to \\d+`));
@@ -87,17 +73,17 @@ describe('ghostproof audit', () => {
 
   it('reports a server restarted on a rewritten log as a violation, exit status 1', async () => {
     const state = join(dir, 'audit-state.json');
-    await server.close();
     // The operator throws its log away and starts again under the same keys.
-    rmSync(join(dataDir, 'kt.sqlite'), { force: true });
-    rmSync(join(dataDir, 'kt.sqlite-wal'), { force: true });
-    rmSync(join(dataDir, 'kt.sqlite-shm'), { force: true });
-    await start();
-    const outcome = await audit(['--server', server.url, '--state', state]);
+    await test.restart(() => {
+      rmSync(join(test.dataDir, 'kt.sqlite'), { force: true });
+      rmSync(join(test.dataDir, 'kt.sqlite-wal'), { force: true });
+      rmSync(join(test.dataDir, 'kt.sqlite-shm'), { force: true });
+    });
+    const outcome = await audit(['--server', test.url, '--state', state]);
     assert.equal(outcome.code, 1);
     assert.match(outcome.stderr, /^ghostproof audit: VIOLATION/);
     // Control: a fresh auditor with no saved state has nothing to compare, and passes.
-    const fresh = await audit(['--server', server.url]);
+    const fresh = await audit(['--server', test.url]);
     assert.equal(fresh.code, 0, fresh.stderr);
   });
 

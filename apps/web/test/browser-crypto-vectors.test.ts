@@ -4,16 +4,16 @@
 // HMAC, ML-KEM-768), the X-Wing draft's vectors and the MLS interoperability vectors that
 // exercise a provider; the negative controls in the page show that the checks can fail.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { loadVectorFile } from '@ghostproof/testkit/vectors';
 import { chromiumAvailable, launchChromium, openPage, type PageProblems } from './helpers/browser.js';
 import { startStatic, tempDir } from './helpers/front.js';
 import { buildTestPages } from './helpers/pages.js';
 import type { VectorData, VectorGroupResult } from './pages/vectors.js';
 
-const vectorsRoot = new URL('../../../../shared/vectors/', import.meta.url);
-const load = (path: string): unknown => JSON.parse(readFileSync(new URL(path, vectorsRoot), 'utf8'));
+const load = (path: string): unknown => loadVectorFile(path);
 
 const WYCHEPROOF = [
   'aes_gcm_test.json',

@@ -1,10 +1,12 @@
 // The IndexedDB ClientStore in chromium (test/pages/store.ts): round trips of every record
 // kind, ordering, expiry, reopening, no plaintext in the database, refusal of changed or moved
-// sealed values, and keys that cannot be exported.
+// sealed values, and keys that cannot be exported; and the test kit's ClientStore contract,
+// which the memory and SQLite stores pass in Node (packages/client/test/store-contract.test.ts).
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { clientStoreContract } from '@ghostproof/testkit/client-store-contract';
 import { chromiumAvailable, launchChromium, openPage } from './helpers/browser.js';
 import { startStatic, tempDir } from './helpers/front.js';
 import { buildTestPages } from './helpers/pages.js';
@@ -18,6 +20,7 @@ describe(
     let site: { url: string; close(): Promise<void> };
     let dir: string;
     let checks: StoreCheck[];
+    let contract: StoreCheck[];
     let errors: string[];
 
     before(async () => {
@@ -28,6 +31,7 @@ describe(
       const { page, problems } = await openPage(browser, `${site.url}/store.html`);
       await page.waitForFunction(() => typeof window.runStoreChecks === 'function');
       checks = await page.evaluate(() => window.runStoreChecks());
+      contract = await page.evaluate(() => window.runStoreContract());
       errors = problems.errors;
     });
 
@@ -59,7 +63,18 @@ describe(
       });
     }
 
+    describe('the ClientStore contract (as the memory and SQLite stores pass it in Node)', () => {
+      for (const { name } of clientStoreContract) {
+        it(name, () => {
+          const check = contract.find((c) => c.name === name);
+          assert.ok(check, 'not run');
+          assert.equal(check.ok, true, check.detail);
+        });
+      }
+    });
+
     it('ran every check, without page errors', () => {
+      assert.equal(contract.length, clientStoreContract.length);
       assert.equal(checks.length, expected.length);
       assert.deepEqual(errors, []);
     });

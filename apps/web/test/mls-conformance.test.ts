@@ -18,8 +18,8 @@ import { launchChromium, openPage, type PageProblems } from './helpers/browser.j
 import { startStatic, tempDir } from './helpers/front.js';
 import { buildTestPages } from './helpers/pages.js';
 import type { ConformanceInput, ConformanceResult } from './pages/conformance.js';
+import { toHex as hex } from '@ghostproof/testkit/hex';
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const XWING = 0xf00d;
 
 describe('the MLS patch in the web bundle (chromium)', () => {

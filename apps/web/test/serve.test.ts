@@ -5,15 +5,15 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { createServer, WEB_CSP as SERVER_WEB_CSP, type GhostproofServer } from '@ghostproof/server';
+import { WEB_CSP as SERVER_WEB_CSP } from '@ghostproof/server';
+import { startTestServer, type TestServer } from '@ghostproof/testkit';
 import { WEB_CSP } from '../src/build/headers.js';
 import { startWebFront, type WebFront } from '../src/build/serve.js';
 import { tempDir } from './helpers/front.js';
 
 describe('serve:web front', () => {
   let root: string;
-  let dataDir: string;
-  let server: GhostproofServer;
+  let server: TestServer;
   let front: WebFront;
 
   before(async () => {
@@ -21,17 +21,15 @@ describe('serve:web front', () => {
     mkdirSync(join(root, 'assets'));
     writeFileSync(join(root, 'index.html'), '<!doctype html><title>t</title>');
     writeFileSync(join(root, 'assets', 'a.js'), 'export const a = 1;\n'.repeat(50));
-    dataDir = tempDir('ghostproof-serve-data-');
-    server = await createServer({ dataDir, host: '127.0.0.1', port: 0, log: { level: 'silent' } });
-    const { url } = await server.listen();
+    server = await startTestServer();
+    const { url } = server;
     front = await startWebFront({ webRoot: root, backendUrl: url, gzip: true });
   });
 
   after(async () => {
     await front.close();
-    await server.close();
+    await server.stop();
     rmSync(root, { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('uses the same policy as the server does when it serves the client', () => {

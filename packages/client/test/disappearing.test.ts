@@ -17,7 +17,14 @@ import {
 } from '@ghostproof/client';
 import { SqliteClientStore } from '@ghostproof/client/node';
 import { body } from '@ghostproof/protocol';
-import { eventually, options, person, startServer, type TestServer } from './helpers/world.js';
+import {
+  eventually,
+  fastKeyTransparency,
+  messengerOptions as options,
+  registerPerson as person,
+  startTestServer,
+  type TestServer,
+} from '@ghostproof/testkit';
 
 /** Resolves with the next `expired` event; fails loudly after `ms`. */
 function nextExpiry(messenger: Messenger, ms = 10_000): Promise<number> {
@@ -40,12 +47,12 @@ describe('disappearing messages hold for everyone, members added later included'
   const dirs: string[] = [];
 
   before(async () => {
-    server = await startServer();
+    server = await startTestServer({ kt: fastKeyTransparency });
   });
 
   after(async () => {
     for (const m of open) await m.close();
-    await server.close();
+    await server.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 

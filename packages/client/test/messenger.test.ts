@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MemoryClientStore, Messenger, type Alarm, type ClientStore } from '@ghostproof/client';
 import { SqliteClientStore } from '@ghostproof/client/node';
-import { eventually, options, person, startServer, type TestServer } from './helpers/world.js';
+import {
+  eventually,
+  fastKeyTransparency,
+  messengerOptions as options,
+  registerPerson as person,
+  startTestServer,
+  type TestServer,
+} from '@ghostproof/testkit';
 
 async function textsOf(m: Messenger, id: string): Promise<string[]> {
   return (await m.messages(id).catch(() => [])).map((x) => x.text);
@@ -21,11 +28,11 @@ describe('messenger against a real server', () => {
     return m;
   };
   before(async () => {
-    server = await startServer();
+    server = await startTestServer({ kt: fastKeyTransparency });
   });
   after(async () => {
     for (const m of open) await m.close();
-    await server.close();
+    await server.stop();
   });
 
   it('1:1 both ways, with delivery and read receipts', async () => {

@@ -9,15 +9,22 @@ import {
   SELF_UPDATE_INTERVAL_MS,
   SELF_UPDATE_MESSAGES,
 } from '@ghostproof/client';
-import { eventually, options, person, startServer, type TestServer } from './helpers/world.js';
+import {
+  eventually,
+  fastKeyTransparency,
+  messengerOptions as options,
+  registerPerson as person,
+  startTestServer,
+  type TestServer,
+} from '@ghostproof/testkit';
 
 describe('self-updates', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer();
+    server = await startTestServer({ kt: fastKeyTransparency });
   });
   after(async () => {
-    await server.close();
+    await server.stop();
   });
 
   it('a device idle for 7 days commits an update when it next connects; its peer follows', async () => {

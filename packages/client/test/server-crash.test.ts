@@ -6,72 +6,16 @@
 // a replay alarm). The server is expected to redeliver what was not acknowledged; the SDK
 // dedupes by message id.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import type { Alarm, Messenger } from '@ghostproof/client';
-import { eventually, person } from './helpers/world.js';
+import { eventually, registerPerson as person } from '@ghostproof/testkit';
+import { freePort, killProcess as kill, spawnServer } from '@ghostproof/testkit/processes';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const PER_PERSON = 150;
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** `ghostproof serve` on `port` with its data in `dataDir`; resolves once it listens. */
-async function serve(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      `${REPO}apps/cli/bin/ghostproof.mjs`,
-      'serve',
-      '--port',
-      String(port),
-      '--data',
-      dataDir,
-      '--log-level',
-      'warn',
-      '--rate',
-      'sendsPerDevice=100000/1h',
-      '--rate',
-      'registrationsPerAddress=1000/1h',
-    ],
-    { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-4000);
-      if (stderr.includes('Ghostproof server on ')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before listening: ${stderr}`));
-    });
-  });
-  return child;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 /** Message events and alarms as an app would get them. */
 function watch(m: Messenger) {
@@ -95,7 +39,7 @@ describe('the SDK across a kill -9 of its server', () => {
   it(`two people exchange ${2 * PER_PERSON} messages across kill -9 and restart; each sees every message once`, async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    children.push(await serve(port, dataDir));
+    children.push((await spawnServer(port, dataDir)).child);
     const alice = await person(url, 'alice');
     const bob = await person(url, 'bob');
     messengers.push(alice, bob);
@@ -113,7 +57,7 @@ describe('the SDK across a kill -9 of its server', () => {
         if (prefix === 'a' && i === PER_PERSON / 3) {
           // Mid-conversation, with messages and receipts in flight both ways.
           await kill(children.pop()!);
-          children.push(await serve(port, dataDir));
+          children.push((await spawnServer(port, dataDir)).child);
         }
       }
     };

@@ -3,6 +3,7 @@
 // without it and must then succeed: the tests show the defence is what stops it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { attackWithControl } from '@ghostproof/testkit/attack';
 import {
   createCommit,
   createGroupInfoWithExternalPubAndRatchetTree,
@@ -91,48 +92,70 @@ async function threePeople(world: World): Promise<[Person, Person, Person]> {
 
 for (const [suiteName, suite] of suites) {
   describe(`attacks by a member (${suiteName})`, () => {
-    for (const defence of [true, false]) {
-      const label = defence ? 'refused' : 'accepted with credential checks switched off (negative control)';
-      it(`a member who re-labels her leaf as another member's device is ${label}`, async () => {
+    const refused = 'refused';
+    const accepted = 'accepted with credential checks switched off (negative control)';
+    attackWithControl({
+      caught: `a member who re-labels her leaf as another member's device is ${refused}`,
+      control: `a member who re-labels her leaf as another member's device is ${accepted}`,
+      run: async ({ defence, verdict }) => {
         const world = new World(suite, { unsafeTestingAcceptAllCredentials: !defence });
         const [alice, bob, mallory] = await threePeople(world);
         const convs = await groupOf(world, alice, [bob, mallory]);
         const forged = await forgedLeafCommit(get(convs, 'mallory/1'), suite);
         const a = get(convs, 'alice/1');
         const epoch = a.epoch;
-        if (defence) {
-          await assert.rejects(a.process(forged), (e) => ProtocolError.is(e, 'invalid-commit'));
-          assert.equal(a.epoch, epoch);
-          assert.equal(a.broken, true);
-        } else {
-          await a.process(forged);
-          assert.deepEqual(
-            a.members.map((m) => m.username),
-            ['alice', 'bob'],
-            'mallory now appears as a second "bob/1"',
-          );
-        }
-      });
+        await verdict({
+          caught: async () => {
+            await assert.rejects(a.process(forged), (e) => ProtocolError.is(e, 'invalid-commit'));
+            assert.equal(a.epoch, epoch);
+            assert.equal(a.broken, true);
+          },
+          succeeded: async () => {
+            await a.process(forged);
+            assert.deepEqual(
+              a.members.map((m) => m.username),
+              ['alice', 'bob'],
+              'mallory now appears as a second "bob/1"',
+            );
+          },
+        });
+      },
+    });
 
-      it(`a ghost device whose key is in no device list is ${label}`, async () => {
+    attackWithControl({
+      caught: `a ghost device whose key is in no device list is ${refused}`,
+      control: `a ghost device whose key is in no device list is ${accepted}`,
+      run: async ({ defence, verdict }) => {
         const world = new World(suite, { unsafeTestingAcceptAllCredentials: !defence });
         const [alice, bob] = [await world.person('alice'), await world.person('bob')];
         const carol = await world.person('carol');
         const convs = await groupOf(world, alice, [bob, carol]);
         const { commit } = await ghostDeviceCommit(get(convs, 'carol/1'), suite);
         const b = get(convs, 'bob/1');
-        if (defence) {
-          await assert.rejects(b.process(commit), (e) => ProtocolError.is(e, 'invalid-commit'));
-          assert.deepEqual(b.members.find((m) => m.username === 'carol')?.deviceIds, [1]);
-        } else {
-          const outcome = await b.process(commit);
-          assert.deepEqual(outcome.kind === 'commit' && outcome.events, [
-            { kind: 'device-added', by: { username: 'carol', deviceId: 1 }, username: 'carol', deviceId: 7 },
-          ]);
-        }
-      });
+        await verdict({
+          caught: async () => {
+            await assert.rejects(b.process(commit), (e) => ProtocolError.is(e, 'invalid-commit'));
+            assert.deepEqual(b.members.find((m) => m.username === 'carol')?.deviceIds, [1]);
+          },
+          succeeded: async () => {
+            const outcome = await b.process(commit);
+            assert.deepEqual(outcome.kind === 'commit' && outcome.events, [
+              {
+                kind: 'device-added',
+                by: { username: 'carol', deviceId: 1 },
+                username: 'carol',
+                deviceId: 7,
+              },
+            ]);
+          },
+        });
+      },
+    });
 
-      it(`a Welcome into a group holding a ghost device is ${label} by the joiner`, async () => {
+    attackWithControl({
+      caught: `a Welcome into a group holding a ghost device is ${refused} by the joiner`,
+      control: `a Welcome into a group holding a ghost device is ${accepted} by the joiner`,
+      run: async ({ defence, verdict }) => {
         const world = new World(suite, { unsafeTestingAcceptAllCredentials: !defence });
         const [alice, carol, dave] = [
           await world.person('alice'),
@@ -164,16 +187,19 @@ for (const [suiteName, suite] of suites) {
           ratchetTreeExtension: true,
         });
         const welcomeBytes = encode(mlsMessageEncoder, welcome!);
-        if (defence) {
-          await assert.rejects(dave.devices[0]!.client.joinFromWelcome(welcomeBytes), (e) =>
-            ProtocolError.is(e, 'invalid-commit'),
-          );
-        } else {
-          const joined = await dave.devices[0]!.client.joinFromWelcome(welcomeBytes);
-          assert.deepEqual(joined.members.find((m) => m.username === 'carol')?.deviceIds, [1, 7]);
-        }
-      });
-    }
+        await verdict({
+          caught: async () => {
+            await assert.rejects(dave.devices[0]!.client.joinFromWelcome(welcomeBytes), (e) =>
+              ProtocolError.is(e, 'invalid-commit'),
+            );
+          },
+          succeeded: async () => {
+            const joined = await dave.devices[0]!.client.joinFromWelcome(welcomeBytes);
+            assert.deepEqual(joined.members.find((m) => m.username === 'carol')?.deviceIds, [1, 7]);
+          },
+        });
+      },
+    });
 
     it('a key package whose key or account does not match the device list is refused before any commit', async () => {
       const world = new World(suite);
@@ -249,9 +275,11 @@ for (const [suiteName, suite] of suites) {
       );
     });
 
-    for (const defence of [true, false]) {
-      const control = defence ? '' : ' (negative control: fork and gap detection off, nothing is noticed)';
-      it(`different commits for one epoch shown to two members raise a fork alarm${control}`, async () => {
+    const unnoticed = ' (negative control: fork and gap detection off, nothing is noticed)';
+    attackWithControl({
+      caught: 'different commits for one epoch shown to two members raise a fork alarm',
+      control: `different commits for one epoch shown to two members raise a fork alarm${unnoticed}`,
+      run: async ({ defence, verdict }) => {
         const world = new World(suite, { unsafeTestingIgnoreForksAndGaps: !defence });
         const [alice, bob, carol] = [
           await world.person('alice'),
@@ -264,16 +292,23 @@ for (const [suiteName, suite] of suites) {
         const fromBob = await b.prepareSelfUpdate();
         // A server shows carol alice's commit, then also bob's for the same epoch.
         await deliver([c], fromAlice.commit);
-        if (defence) {
-          await assert.rejects(c.process(fromBob.commit), (e) => ProtocolError.is(e, 'fork'));
-        } else {
-          assert.deepEqual(await c.process(fromBob.commit), { kind: 'duplicate' });
-        }
+        await verdict({
+          caught: async () => {
+            await assert.rejects(c.process(fromBob.commit), (e) => ProtocolError.is(e, 'fork'));
+          },
+          succeeded: async () => {
+            assert.deepEqual(await c.process(fromBob.commit), { kind: 'duplicate' });
+          },
+        });
         // The same commit again is just a redelivery.
         assert.deepEqual(await c.process(fromAlice.commit), { kind: 'duplicate' });
-      });
+      },
+    });
 
-      it(`a message from an epoch this member has not reached raises a gap alarm${control}`, async () => {
+    attackWithControl({
+      caught: 'a message from an epoch this member has not reached raises a gap alarm',
+      control: `a message from an epoch this member has not reached raises a gap alarm${unnoticed}`,
+      run: async ({ defence, verdict }) => {
         const world = new World(suite, { unsafeTestingIgnoreForksAndGaps: !defence });
         const [alice, bob, carol] = [
           await world.person('alice'),
@@ -285,31 +320,42 @@ for (const [suiteName, suite] of suites) {
         // The server withholds alice's commit from carol, then delivers bob's message from the new epoch.
         await land(a, await a.prepareSelfUpdate(), [b]);
         const { message } = await b.encrypt(body.text('you missed a commit'));
-        if (defence) await assert.rejects(c.process(message), (e) => ProtocolError.is(e, 'gap'));
-        else assert.deepEqual(await c.process(message), { kind: 'duplicate' });
-      });
-    }
+        await verdict({
+          caught: () => assert.rejects(c.process(message), (e) => ProtocolError.is(e, 'gap')),
+          succeeded: async () => assert.deepEqual(await c.process(message), { kind: 'duplicate' }),
+        });
+      },
+    });
 
-    it("ts-mls's commit creation, given this project's authentication service, refuses a ghost", async () => {
-      const world = new World(suite);
-      const [alice, bob] = [await world.person('alice'), await world.person('bob')];
-      const convs = await groupOf(world, alice, [bob]);
-      const context = await attackerContext(suite);
-      const { publicPackage: ghost } = await generateKeyPackage({
-        credential: credentialOf('bob', 9),
-        capabilities: {
-          ...defaultCapabilities(),
-          extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
-        },
-        cipherSuite: context.cipherSuite,
-      });
-      const honest = { ...context, authService: createAuthenticationService(world.directory) };
-      const add = [{ proposalType: defaultProposalTypes.add, add: { keyPackage: ghost } }];
-      await assert.rejects(
-        createCommit({ context: honest, state: rawState(get(convs, 'alice/1')), extraProposals: add }),
-      );
-      // Negative control: with the accept-all service the same commit is made.
-      await createCommit({ context, state: rawState(get(convs, 'alice/1')), extraProposals: add });
+    attackWithControl({
+      caught: "ts-mls's commit creation, given this project's authentication service, refuses a ghost",
+      control: "(negative control) ts-mls's commit creation with an accept-all service makes the same commit",
+      run: async ({ verdict }) => {
+        const world = new World(suite);
+        const [alice, bob] = [await world.person('alice'), await world.person('bob')];
+        const convs = await groupOf(world, alice, [bob]);
+        const context = await attackerContext(suite);
+        const { publicPackage: ghost } = await generateKeyPackage({
+          credential: credentialOf('bob', 9),
+          capabilities: {
+            ...defaultCapabilities(),
+            extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
+          },
+          cipherSuite: context.cipherSuite,
+        });
+        const honest = { ...context, authService: createAuthenticationService(world.directory) };
+        const add = [{ proposalType: defaultProposalTypes.add, add: { keyPackage: ghost } }];
+        await verdict({
+          caught: () =>
+            assert.rejects(
+              createCommit({ context: honest, state: rawState(get(convs, 'alice/1')), extraProposals: add }),
+            ),
+          // Negative control: with the accept-all service the same commit is made.
+          succeeded: async () => {
+            await createCommit({ context, state: rawState(get(convs, 'alice/1')), extraProposals: add });
+          },
+        });
+      },
     });
 
     it('a standalone proposal to add a device is refused; members only propose to leave', async () => {
@@ -335,60 +381,78 @@ for (const [suiteName, suite] of suites) {
       );
     });
 
-    it('an external commit (an outsider joining by GroupInfo) is refused, although ts-mls accepts it', async () => {
-      const world = new World(suite);
-      const [alice, bob, eve] = [
-        await world.person('alice'),
-        await world.person('bob'),
-        await world.person('eve'),
-      ];
-      const convs = await groupOf(world, alice, [bob]);
-      const context = await attackerContext(suite);
-      const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(
-        rawState(get(convs, 'bob/1')),
-        [],
-        context.cipherSuite,
-      );
-      const { publicPackage, privatePackage } = await generateKeyPackage({
-        credential: credentialOf('eve', 1),
-        capabilities: {
-          ...defaultCapabilities(),
-          extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
-        },
-        cipherSuite: context.cipherSuite,
-      });
-      void eve;
-      const { publicMessage } = await joinGroupExternal({
-        context,
-        groupInfo,
-        keyPackage: publicPackage,
-        privateKeys: privatePackage,
-        resync: false,
-      });
-      const bytes = encode(mlsMessageEncoder, { version: 1, wireformat: 1, publicMessage });
-      await assert.rejects(get(convs, 'alice/1').process(bytes), (e) =>
-        ProtocolError.is(e, 'public-message-refused'),
-      );
-      const processed = await processMessage({
-        context,
-        state: rawState(get(convs, 'alice/1')),
-        message: { version: 1, wireformat: 1, publicMessage },
-      });
-      assert.equal(processed.kind, 'newState');
+    attackWithControl({
+      caught: 'an external commit (an outsider joining by GroupInfo) is refused, although ts-mls accepts it',
+      control: '(negative control) the same external commit is accepted by ts-mls alone',
+      run: async ({ verdict }) => {
+        const world = new World(suite);
+        const [alice, bob, eve] = [
+          await world.person('alice'),
+          await world.person('bob'),
+          await world.person('eve'),
+        ];
+        const convs = await groupOf(world, alice, [bob]);
+        const context = await attackerContext(suite);
+        const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(
+          rawState(get(convs, 'bob/1')),
+          [],
+          context.cipherSuite,
+        );
+        const { publicPackage, privatePackage } = await generateKeyPackage({
+          credential: credentialOf('eve', 1),
+          capabilities: {
+            ...defaultCapabilities(),
+            extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
+          },
+          cipherSuite: context.cipherSuite,
+        });
+        void eve;
+        const { publicMessage } = await joinGroupExternal({
+          context,
+          groupInfo,
+          keyPackage: publicPackage,
+          privateKeys: privatePackage,
+          resync: false,
+        });
+        const bytes = encode(mlsMessageEncoder, { version: 1, wireformat: 1, publicMessage });
+        await verdict({
+          caught: () =>
+            assert.rejects(get(convs, 'alice/1').process(bytes), (e) =>
+              ProtocolError.is(e, 'public-message-refused'),
+            ),
+          succeeded: async () => {
+            const processed = await processMessage({
+              context,
+              state: rawState(get(convs, 'alice/1')),
+              message: { version: 1, wireformat: 1, publicMessage },
+            });
+            assert.equal(processed.kind, 'newState');
+          },
+        });
+      },
     });
 
-    it('a PublicMessage commit is refused, although ts-mls itself would accept it', async () => {
-      const world = new World(suite);
-      const [alice, bob] = [await world.person('alice'), await world.person('bob')];
-      const convs = await groupOf(world, alice, [bob]);
-      const [a, b] = [get(convs, 'alice/1'), get(convs, 'bob/1')];
-      const context = await attackerContext(suite);
-      const { commit } = await createCommit({ context, state: rawState(a), wireAsPublicMessage: true });
-      const bytes = encode(mlsMessageEncoder, commit);
-      await assert.rejects(b.process(bytes), (e) => ProtocolError.is(e, 'public-message-refused'));
-      // Negative control: the library alone processes it.
-      const processed = await processMessage({ context, state: rawState(b), message: commit });
-      assert.equal(processed.kind, 'newState');
+    attackWithControl({
+      caught: 'a PublicMessage commit is refused, although ts-mls itself would accept it',
+      control: '(negative control) the same PublicMessage commit is accepted by ts-mls alone',
+      run: async ({ verdict }) => {
+        const world = new World(suite);
+        const [alice, bob] = [await world.person('alice'), await world.person('bob')];
+        const convs = await groupOf(world, alice, [bob]);
+        const [a, b] = [get(convs, 'alice/1'), get(convs, 'bob/1')];
+        const context = await attackerContext(suite);
+        const { commit } = await createCommit({ context, state: rawState(a), wireAsPublicMessage: true });
+        const bytes = encode(mlsMessageEncoder, commit);
+        await verdict({
+          caught: () =>
+            assert.rejects(b.process(bytes), (e) => ProtocolError.is(e, 'public-message-refused')),
+          // Negative control: the library alone processes it.
+          succeeded: async () => {
+            const processed = await processMessage({ context, state: rawState(b), message: commit });
+            assert.equal(processed.kind, 'newState');
+          },
+        });
+      },
     });
   });
 

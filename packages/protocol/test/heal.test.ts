@@ -16,8 +16,7 @@ import {
 } from './helpers/removed-member.js';
 import { leafIndexOf, rawState, recordWith } from './helpers/raw-mls.js';
 import { groupOf, land, suites, World } from './helpers/people.js';
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+import { toHex as hex } from '@ghostproof/testkit/hex';
 
 for (const [suiteName, cipherSuite] of suites) {
   describe(`healing groups made under rc.10's rule (${suiteName})`, () => {

@@ -25,14 +25,13 @@ import {
 } from './helpers/removed-member.js';
 import { attackerContext, leafIndexOf, rawState } from './helpers/raw-mls.js';
 import { deliver, groupOf, land, suites, World } from './helpers/people.js';
+import { toHex as hex } from '@ghostproof/testkit/hex';
 
 function get(map: Map<string, Conversation>, key: string): Conversation {
   const c = map.get(key);
   if (!c) throw new Error(`no conversation for ${key}`);
   return c;
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 function padded(text: string): Uint8Array {
   return encodeContent(

@@ -23,7 +23,7 @@ import {
   WsClient,
 } from './helpers/harness.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
-import { freePort, killProcess, spawnNats, startPostgres } from './helpers/processes.js';
+import { freePort, killProcess, spawnNats, startPostgres } from '@ghostproof/testkit/processes';
 
 const ADMIN_URL = process.env.GHOSTPROOF_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SHARED_NATS = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';

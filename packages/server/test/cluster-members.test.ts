@@ -14,8 +14,8 @@ import { nodeWebSocket } from '@ghostproof/client/node';
 import { NatsBus } from '../src/bus/nats.js';
 import { eventually, startServer, type Harness } from './helpers/harness.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+import { NATS_URL } from '@ghostproof/testkit';
 
-const NATS_URL = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
 /** How long each step may take on a loaded 2-core machine. */
 const STEP_MS = 20_000;
 

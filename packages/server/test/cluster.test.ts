@@ -19,8 +19,7 @@ import {
   type Harness,
 } from './helpers/harness.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
-
-const NATS_URL = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
+import { NATS_URL } from '@ghostproof/testkit';
 
 describe('two nodes on PostgreSQL and NATS', () => {
   let db: TestDatabase;

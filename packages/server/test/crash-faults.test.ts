@@ -22,7 +22,7 @@ import {
   type DeliveryAudit,
   type DeviceRecord,
 } from './helpers/load-device.js';
-import { freePort, killAll, spawnNats, spawnServer } from './helpers/processes.js';
+import { freePort, killAll, spawnNats, spawnServer } from '@ghostproof/testkit/processes';
 
 const dirs: string[] = [];
 function tempDir(): string {

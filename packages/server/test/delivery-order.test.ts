@@ -21,6 +21,7 @@ import {
   type Harness,
 } from './helpers/harness.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+import { toHex as hex } from '@ghostproof/testkit/hex';
 
 /** One bus for nodes in one process; notices wait until released, then go newest first. */
 class ReorderingBus implements DeliveryBus {
@@ -59,7 +60,6 @@ class ReorderingBus implements DeliveryBus {
   }
 }
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const positionOf = (messageId: Uint8Array) => Buffer.from(messageId).readBigUInt64BE(0);
 
 /** alice (signed in on `x`) created a group and added bob; bob is connected to `y`, Welcome acked. */

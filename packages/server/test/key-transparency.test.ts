@@ -3,10 +3,9 @@
 // log history was rewritten, that dropped an entry, or that served a checkpoint inconsistent
 // with an earlier one. Each attack runs beside the honest server, where the same audit passes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -37,7 +36,8 @@ import {
   verifyLookupProof,
   verifyMonitorProof,
 } from '@ghostproof/kt';
-import { createServer, type GhostproofServer } from '@ghostproof/server';
+import type { GhostproofServer } from '@ghostproof/server';
+import { startTestServer, type TestServer } from '@ghostproof/testkit';
 
 interface Logged {
   username: string;
@@ -98,6 +98,7 @@ async function serveLog(operator: KtLogOperator): Promise<{ url: string; server:
 }
 
 describe('key transparency on the server', () => {
+  let test: TestServer;
   let dataDir: string;
   let server: GhostproofServer;
   let url: string;
@@ -105,15 +106,8 @@ describe('key transparency on the server', () => {
   const people: Messenger[] = [];
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'ghostproof-kt-'));
-    server = await createServer({
-      dataDir,
-      port: 0,
-      log: { level: 'silent' },
-      rates: { registrationsPerAddress: { limit: 1000, windowMs: 3_600_000 } },
-      kt: { epochIntervalMs: 60_000 },
-    });
-    url = (await server.listen()).url;
+    test = await startTestServer({ kt: { epochIntervalMs: 60_000 } });
+    ({ dataDir, server, url } = test);
     for (const name of ['alice', 'bob', 'carol']) {
       const m = await Messenger.register(
         { serverUrl: url, store: new MemoryClientStore(), createSocket: nodeWebSocket },
@@ -130,8 +124,7 @@ describe('key transparency on the server', () => {
 
   after(async () => {
     for (const m of people) await m.close();
-    await server.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await test.stop();
   });
 
   it('logs every registration: a lookup proof verifies and carries the signed device list', async () => {

@@ -26,8 +26,8 @@ import { loadOrCreateKtKeys } from '../src/kt/kt-keys.js';
 import { KT_WRITER_LOCK, PostgresKtStore } from '../src/kt/postgres-kt-store.js';
 import { call, eventually, startServer, TestAccount, type Harness } from './helpers/harness.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+import { NATS_URL } from '@ghostproof/testkit';
 
-const NATS_URL = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
 const TICK_MS = 100;
 
 describe('one key transparency log shared by two nodes', () => {

@@ -5,8 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { DeliveryNotice } from '../src/bus/bus.js';
 import { decodeNotice, encodeNotice, NatsBus } from '../src/bus/nats.js';
-
-const NATS_URL = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
+import { NATS_URL } from '@ghostproof/testkit';
 
 const bytes = (n: number) => new Uint8Array(randomBytes(n));
 

@@ -181,7 +181,7 @@ describe('secure delete (negative control)', () => {
   it('without secure_delete, acknowledged ciphertext would stay readable in the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ghostproof-insecure-'));
     const store = new SqliteStore({ path: join(dir, 'ghostproof.sqlite'), secureDelete: false });
-    const h = await startServer({ store }, dir);
+    const h = await startServer({ store, dataDir: dir });
     try {
       await sendAndAck(h);
       assert.ok(sqliteFiles(dir).includes(MESSAGE_MARKER), 'the marker should survive without secure_delete');

@@ -1,14 +1,15 @@
 // The `ghostproof` CLI as people run it: a real child process (bin/ghostproof.mjs under
 // tsx) per command, each person with their own profile directory, against a real server
-// started in this process on a random port with the per-address limits raised (every test
-// person connects from 127.0.0.1). Each child costs about a second of startup: tests keep
+// started in this process by the test kit (a random port, the per-address limits raised: every
+// test person connects from 127.0.0.1). Each child costs about a second of startup: tests keep
 // their number bounded.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer, type GhostproofServer } from '@ghostproof/server';
+import type { GhostproofServer } from '@ghostproof/server';
+import { fastKeyTransparency, startTestServer } from '@ghostproof/testkit';
 
 export const bin = fileURLToPath(new URL('../../bin/ghostproof.mjs', import.meta.url));
 
@@ -23,29 +24,15 @@ export interface World {
 
 export async function startWorld(): Promise<World> {
   const root = mkdtempSync(join(tmpdir(), 'ghostproof-cli-test-'));
-  const dataDir = join(root, 'server');
-  const hour = 3_600_000;
-  const server = await createServer({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    log: { level: 'silent' },
-    rates: {
-      registrationsPerAddress: { limit: 1000, windowMs: hour },
-      signInsPerAddress: { limit: 10_000, windowMs: hour },
-    },
-    // New accounts become visible to lookups at the next key transparency epoch: keep them short.
-    kt: { epochIntervalMs: 50 },
-  });
-  const { url } = await server.listen();
+  const test = await startTestServer({ dataDir: join(root, 'server'), kt: fastKeyTransparency });
   return {
-    server,
-    url,
-    dataDir,
+    server: test.server,
+    url: test.url,
+    dataDir: test.dataDir,
     root,
     profile: (name) => join(root, `profile-${name}`),
     async close() {
-      await server.close();
+      await test.stop();
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -144,20 +131,7 @@ export function startGhostproof(
   return { child, stdout: () => out, exited };
 }
 
-/** Polls until `check` returns a value; fails after `ms`. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  ms = 20_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { eventually } from '@ghostproof/testkit';
 
 /** Every file under `dir`, recursively. */
 export function filesUnder(dir: string): string[] {

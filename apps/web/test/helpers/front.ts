@@ -1,18 +1,19 @@
-// The stack a browser test talks to: a real Ghostproof server on a random port, serving the
-// built web client itself (webRoot), and in front of it, on another port, a small front that
+// The stack a browser test talks to: a real Ghostproof server (the test kit's) on a random
+// port, serving the built web client itself (webRoot), and in front of it, on another port, a small front that
 // forwards every request and the WebSocket to it (src/build/serve.ts). The browser opens the
 // front. The front plays the part of a malicious server, for the tests of what clients
 // detect: `addGhostToRoutingLists` adds a mailbox to every routing list the server reports (a
 // ghost member), by rewriting the server's WebSocket frames; `goOffline` cuts every WebSocket
 // and refuses new ones until `goOnline`. `startStatic` serves a directory alone (test pages).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { decodeServerFrame, encodeServerFrame } from '@ghostproof/api';
-import { createServer, type GhostproofServer } from '@ghostproof/server';
+import type { GhostproofServer } from '@ghostproof/server';
+import { fastKeyTransparency, startTestServer } from '@ghostproof/testkit';
 import { forwardRequest, forwardUpgrade, serveFile, staticFile } from '../../src/build/serve.js';
 
 export interface Stack {
@@ -115,17 +116,8 @@ export async function startStatic(root: string): Promise<{ url: string; close():
 export async function startPagesWithServer(
   root: string,
 ): Promise<{ url: string; serverUrl: string; close(): Promise<void> }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ghostproof-pages-test-'));
-  const server = await createServer({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    log: { level: 'silent' },
-    rates: { registrationsPerAddress: { limit: 1000, windowMs: 3_600_000 } },
-    // New accounts become visible to lookups at the next epoch: keep epochs short in tests.
-    kt: { epochIntervalMs: 50 },
-  });
-  const { url: serverUrl } = await server.listen();
+  const test = await startTestServer({ kt: fastKeyTransparency });
+  const serverUrl = test.url;
   const backend = new URL(serverUrl);
   const sockets = new Set<{ destroy(): void }>();
   const front: Server = createHttpServer((req, res) => {
@@ -146,24 +138,14 @@ export async function startPagesWithServer(
       for (const pair of [...sockets]) pair.destroy();
       front.closeAllConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await test.stop();
     },
   };
 }
 
 export async function startStack(webRoot: string): Promise<Stack> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ghostproof-web-test-'));
-  const server = await createServer({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    webRoot,
-    log: { level: 'silent' },
-    // Every test person registers from 127.0.0.1.
-    rates: { registrationsPerAddress: { limit: 1000, windowMs: 3_600_000 } },
-  });
-  const { url: serverUrl } = await server.listen();
+  const test = await startTestServer({ webRoot });
+  const serverUrl = test.url;
   const backend = new URL(serverUrl);
   let ghost: { username: string; deviceId: number } | undefined;
   let offline = false;
@@ -214,7 +196,7 @@ export async function startStack(webRoot: string): Promise<Stack> {
   return {
     url: `http://127.0.0.1:${port}`,
     serverUrl,
-    server,
+    server: test.server,
     addGhostToRoutingLists(mailbox) {
       ghost = mailbox;
     },
@@ -229,8 +211,7 @@ export async function startStack(webRoot: string): Promise<Stack> {
       for (const pair of [...sockets]) pair.destroy();
       front.closeAllConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await test.stop();
     },
   };
 }

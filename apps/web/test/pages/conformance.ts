@@ -11,6 +11,7 @@ import {
   verifyDeviceList,
   VerifiedListDirectory,
 } from '@ghostproof/protocol';
+import { fromHex } from '@ghostproof/testkit/hex';
 
 export interface ConformanceInput {
   readonly username: string;
@@ -35,8 +36,6 @@ declare global {
     runConformance(input: ConformanceInput): Promise<ConformanceResult>;
   }
 }
-
-const fromHex = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (b) => parseInt(b, 16));
 
 async function outcomeOf(input: ConformanceInput, commit: string): Promise<string> {
   const directory = new VerifiedListDirectory();

@@ -1,8 +1,10 @@
 // Checks of the IndexedDB ClientStore inside a real browser: every record kind round-trips,
 // listings are ordered, expired messages go, data survives reopening, nothing readable is in
 // the database, a changed or moved sealed value is refused, and the keys cannot be exported.
-// The test calls `runStoreChecks` and asserts that every check passed.
+// The test calls `runStoreChecks` and asserts that every check passed; `runStoreContract`
+// runs the test kit's ClientStore contract, the same checks the Node stores pass.
 import { IndexedDbClientStore, type StoredMessage } from '@ghostproof/client/browser';
+import { clientStoreContract, runClientStoreCheck } from '@ghostproof/testkit/client-store-contract';
 
 export interface StoreCheck {
   readonly name: string;
@@ -13,6 +15,7 @@ export interface StoreCheck {
 declare global {
   interface Window {
     runStoreChecks(): Promise<StoreCheck[]>;
+    runStoreContract(): Promise<StoreCheck[]>;
   }
 }
 
@@ -291,4 +294,21 @@ window.runStoreChecks = async () => {
   });
 
   return checks;
+};
+
+/** The ClientStore contract of the test kit, each check on a new database, deleted after. */
+window.runStoreContract = async () => {
+  const results: StoreCheck[] = [];
+  for (const check of clientStoreContract) {
+    const name = `store-contract-${crypto.getRandomValues(new Uint32Array(1))[0]}`;
+    try {
+      await runClientStoreCheck(check, () => IndexedDbClientStore.open({ name }));
+      results.push({ name: check.name, ok: true, detail: '' });
+    } catch (err) {
+      results.push({ name: check.name, ok: false, detail: err instanceof Error ? err.message : String(err) });
+    } finally {
+      await IndexedDbClientStore.destroy(name);
+    }
+  }
+  return results;
 };

@@ -6,6 +6,7 @@
 // own helpers, bundled with node:assert and node:fs replaced (assert-shim.ts, fs-shim.ts).
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import type { CiphersuiteImpl, CryptoProvider } from 'ts-mls';
+import { fromHex, toHex } from '@ghostproof/testkit/hex';
 import {
   CryptoError,
   createCryptoProvider,
@@ -44,21 +45,6 @@ declare global {
   }
 }
 
-// The MLS helpers decode hex with Buffer.from(hex, 'hex'); browsers have no Buffer.
-(globalThis as unknown as { Buffer: unknown }).Buffer = {
-  from(text: string) {
-    return fromHex(text);
-  },
-};
-
-function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new Error('not a hex string');
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 const isZeroHex = (hex: string) => /^(?:00)+$/.test(hex);
 
 function flipBit(bytes: Uint8Array, index = 0, bit = 0): Uint8Array {

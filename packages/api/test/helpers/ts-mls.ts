@@ -28,6 +28,7 @@ import {
   type PrivateKeyPackage,
 } from 'ts-mls';
 import { cryptoProvider } from '@ghostproof/crypto';
+import { ciphersuites } from '@ghostproof/testkit/ciphersuites';
 
 const clientConfig: ClientConfig = {
   keyRetentionConfig: defaultKeyRetentionConfig,
@@ -36,10 +37,7 @@ const clientConfig: ClientConfig = {
   paddingConfig: defaultPaddingConfig,
 };
 
-export const suites = [
-  { name: 'MLS_256_XWING_AES256GCM_SHA512_Ed25519', id: 0xf00d, refLength: 64 },
-  { name: 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519', id: 0x0001, refLength: 32 },
-] as const satisfies readonly { name: CiphersuiteName; id: number; refLength: number }[];
+export const suites = ciphersuites satisfies readonly { name: CiphersuiteName }[];
 
 export interface MlsSamples {
   readonly context: MlsContext;

@@ -1,19 +1,18 @@
-// The MLS interoperability vectors kept next to the repository (../shared/vectors/mls),
+// The MLS interoperability vectors in the repository's test-vectors/mls (copied from upstream),
 // read-only. A file that fails to load or loads empty fails the test.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { vectorsRoot } from '@ghostproof/testkit/vectors';
 
-const vectorsRoot = new URL('../../../../../shared/vectors/mls/', import.meta.url);
+const mlsRoot = new URL('mls/', vectorsRoot);
 
 export function loadMlsVectors<T>(name: string): T[] {
-  const vectors = JSON.parse(readFileSync(new URL(name, vectorsRoot), 'utf8')) as T[];
+  const vectors = JSON.parse(readFileSync(new URL(name, mlsRoot), 'utf8')) as T[];
   assert.ok(Array.isArray(vectors) && vectors.length > 0, `${name}: no vectors`);
   return vectors;
 }
 
-export function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
-}
+export { fromHex } from '@ghostproof/testkit/hex';
 
 /** A small seeded generator (mulberry32) so that fuzz runs are bounded and repeatable. */
 export function seededRandom(seed: number): () => number {

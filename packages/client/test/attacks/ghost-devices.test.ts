@@ -3,36 +3,25 @@
 // behind the malicious-server harness and asserts what the people's apps show; each runs a
 // second time with the defence switched off (the negative control), where the attack works.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { ClientError, type Alarm } from '@ghostproof/client';
 import { generateKeyPair } from '@ghostproof/protocol';
-import { MaliciousServer } from '../harness/malicious-server.js';
 import { attackerDevice, eventually, forgeDeviceList, Person, textsOf } from '../harness/people.js';
+import { withServer } from '../harness/scenario.js';
+import { attackWithControl } from '@ghostproof/testkit/attack';
 
 const GHOST = 5;
 const CACHE_EXPIRED = 31_000;
-
-async function withServer(run: (harness: MaliciousServer) => Promise<void>): Promise<void> {
-  const harness = await MaliciousServer.start();
-  const people: { close(): Promise<void> }[] = [];
-  try {
-    await run(harness);
-  } finally {
-    for (const p of people) await p.close();
-    await harness.close();
-  }
-}
 
 function unknownDeviceVersions(alarms: readonly Alarm[]): number[] {
   return alarms.flatMap((a) => (a.kind === 'unknown-device' ? [a.version] : []));
 }
 
 describe('a ghost device injected into a device list', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'served outside the log: clients that verify key transparency never see it'
-      : 'served outside the log, key transparency off (negative control): the ghost reads';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'served outside the log: clients that verify key transparency never see it',
+    control: 'served outside the log, key transparency off (negative control): the ghost reads',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness) => {
         const off = defence ? {} : { keyTransparency: true };
         const alice = await Person.register(harness, 'alice', off);
@@ -55,16 +44,19 @@ describe('a ghost device injected into a device list', () => {
           const bobsDevices = (await alice.messenger.members(id)).find(
             (m) => m.username === 'bob',
           )?.deviceIds;
-          if (defence) {
-            assert.deepEqual(bobsDevices, [1], 'alice’s app shows bob with his one real device');
-            await ghost.idle();
-            assert.deepEqual(await textsOf(ghost), [], 'the ghost was never added');
-          } else {
-            assert.deepEqual(bobsDevices, [1, GHOST]);
-            await eventually(async () =>
-              (await textsOf(ghost)).includes('meet at noon') ? true : undefined,
-            );
-          }
+          await verdict({
+            caught: async () => {
+              assert.deepEqual(bobsDevices, [1], 'alice’s app shows bob with his one real device');
+              await ghost.idle();
+              assert.deepEqual(await textsOf(ghost), [], 'the ghost was never added');
+            },
+            succeeded: async () => {
+              assert.deepEqual(bobsDevices, [1, GHOST]);
+              await eventually(async () =>
+                (await textsOf(ghost)).includes('meet at noon') ? true : undefined,
+              );
+            },
+          });
           assert.deepEqual(alice.alarms, []);
         } finally {
           await ghost.close();
@@ -72,14 +64,15 @@ describe('a ghost device injected into a device list', () => {
           await bob.close();
         }
       });
-    });
-  }
+    },
+  });
 
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'logged in key transparency: bob’s app alarms at its next start, alice is told bob’s identity changed and, having verified him, cannot send'
-      : 'logged in key transparency, key transparency off (negative control): nobody is told and the ghost reads';
-    it(title, async () => {
+  attackWithControl({
+    caught:
+      'logged in key transparency: bob’s app alarms at its next start, alice is told bob’s identity changed and, having verified him, cannot send',
+    control:
+      'logged in key transparency, key transparency off (negative control): nobody is told and the ghost reads',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness) => {
         const off = defence ? {} : { keyTransparency: true };
         const alice = await Person.register(harness, 'alice', off);
@@ -107,25 +100,28 @@ describe('a ghost device injected into a device list', () => {
           await bob.restart();
           alice.advanceClock(CACHE_EXPIRED);
           const id = await alice.messenger.direct('bob');
-          if (defence) {
-            await eventually(() => (unknownDeviceVersions(bob.alarms).includes(2) ? true : undefined));
-            assert.deepEqual(alice.identityChanges, ['bob']);
-            await assert.rejects(alice.messenger.sendText(id, 'meet at noon'), (e) =>
-              ClientError.is(e, 'identity-changed'),
-            );
-            await ghost.idle();
-            assert.deepEqual(await textsOf(ghost), [], 'nothing was sent');
-            // Once alice acknowledges the change, bob is no longer verified: her app says so.
-            await alice.messenger.acknowledgeIdentityChange('bob');
-          } else {
-            await alice.messenger.sendText(id, 'meet at noon');
-            await eventually(async () =>
-              (await textsOf(ghost)).includes('meet at noon') ? true : undefined,
-            );
-            await bob.messenger.idle();
-            assert.deepEqual(bob.alarms, []);
-            assert.deepEqual(alice.identityChanges, []);
-          }
+          await verdict({
+            caught: async () => {
+              await eventually(() => (unknownDeviceVersions(bob.alarms).includes(2) ? true : undefined));
+              assert.deepEqual(alice.identityChanges, ['bob']);
+              await assert.rejects(alice.messenger.sendText(id, 'meet at noon'), (e) =>
+                ClientError.is(e, 'identity-changed'),
+              );
+              await ghost.idle();
+              assert.deepEqual(await textsOf(ghost), [], 'nothing was sent');
+              // Once alice acknowledges the change, bob is no longer verified: her app says so.
+              await alice.messenger.acknowledgeIdentityChange('bob');
+            },
+            succeeded: async () => {
+              await alice.messenger.sendText(id, 'meet at noon');
+              await eventually(async () =>
+                (await textsOf(ghost)).includes('meet at noon') ? true : undefined,
+              );
+              await bob.messenger.idle();
+              assert.deepEqual(bob.alarms, []);
+              assert.deepEqual(alice.identityChanges, []);
+            },
+          });
           assert.deepEqual(
             (await alice.messenger.members(id)).find((m) => m.username === 'bob')?.deviceIds,
             [1, GHOST],
@@ -137,6 +133,6 @@ describe('a ghost device injected into a device list', () => {
           await bob.close();
         }
       });
-    });
-  }
+    },
+  });
 });

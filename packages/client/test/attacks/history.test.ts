@@ -9,6 +9,7 @@ import { DeliveryKind, readMlsMessageHeader, type ServerFrame } from '@ghostproo
 import type { Alarm } from '@ghostproof/client';
 import { eventually, Person } from '../harness/people.js';
 import { group, register, withServer } from '../harness/scenario.js';
+import { attackWithControl } from '@ghostproof/testkit/attack';
 
 /** Waits until everyone shows the same group code, and returns it. */
 async function sameCode(id: string, people: readonly Person[]): Promise<string> {
@@ -30,11 +31,10 @@ function alarmsIn(id: string, kind: Alarm['kind'], alarms: readonly Alarm[]): Al
 }
 
 describe('different commits for one epoch sent to two halves of a group (a fork)', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'the halves show different group codes, and a member shown both commits alarms fork'
-      : 'fork detection off (negative control): the member shown both commits stays silent in its half';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'the halves show different group codes, and a member shown both commits alarms fork',
+    control: 'fork detection off (negative control): the member shown both commits stays silent in its half',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { forkAndGapDetection: true };
         const [alice, bob, carol, dave] = [
@@ -77,31 +77,33 @@ describe('different commits for one epoch sent to two halves of a group (a fork)
         // delivered when his app reconnects.
         hideFromHalfB();
         harness.disconnect('dave');
-        if (defence) {
-          await eventually(() => (alarmsIn(id, 'fork', dave.alarms).length > 0 ? true : undefined));
-        } else {
-          await eventually(() =>
-            harness.messagesOf(id, { viewer: 'dave', kind: 'delivered-commit' }).some((o) => !o.injected)
-              ? true
-              : undefined,
-          );
-          await dave.messenger.idle();
-          assert.deepEqual(dave.alarms, []);
-          assert.equal((await dave.messenger.conversationInfo(id)).status, 'active');
-        }
+        await verdict({
+          caught: async () => {
+            await eventually(() => (alarmsIn(id, 'fork', dave.alarms).length > 0 ? true : undefined));
+          },
+          succeeded: async () => {
+            await eventually(() =>
+              harness.messagesOf(id, { viewer: 'dave', kind: 'delivered-commit' }).some((o) => !o.injected)
+                ? true
+                : undefined,
+            );
+            await dave.messenger.idle();
+            assert.deepEqual(dave.alarms, []);
+            assert.equal((await dave.messenger.conversationInfo(id)).status, 'active');
+          },
+        });
         assert.equal(await dave.messenger.groupCode(id), halfB, 'dave stays in his half');
         assert.deepEqual([...alice.alarms, ...bob.alarms], []);
       });
-    });
-  }
+    },
+  });
 });
 
 describe('a commit withheld from one member (a gap)', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'the member alarms gap at the first message from the epoch it never reached'
-      : 'gap detection off (negative control): the member silently misses the message';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'the member alarms gap at the first message from the epoch it never reached',
+    control: 'gap detection off (negative control): the member silently misses the message',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { forkAndGapDetection: true };
         const [alice, bob, carol] = [
@@ -124,16 +126,19 @@ describe('a commit withheld from one member (a gap)', () => {
             : undefined,
         );
         await carol.messenger.idle();
-        if (defence) {
-          await eventually(() => (alarmsIn(id, 'gap', carol.alarms).length > 0 ? true : undefined));
-        } else {
-          assert.deepEqual(carol.alarms, []);
-        }
+        await verdict({
+          caught: async () => {
+            await eventually(() => (alarmsIn(id, 'gap', carol.alarms).length > 0 ? true : undefined));
+          },
+          succeeded: async () => {
+            assert.deepEqual(carol.alarms, []);
+          },
+        });
         assert.deepEqual(await carol.texts(id), [], 'carol never sees the message');
         assert.notEqual(await carol.messenger.groupCode(id), code);
       });
-    });
-  }
+    },
+  });
 });
 
 describe('a replayed old message', () => {

@@ -14,6 +14,7 @@ import { answerFromLog } from '../harness/malicious-server.js';
 import type { Person } from '../harness/people.js';
 import { attackerDevice, eventually, forgeDeviceList, textsOf } from '../harness/people.js';
 import { register, withServer } from '../harness/scenario.js';
+import { attackWithControl } from '@ghostproof/testkit/attack';
 
 const GHOST = 5;
 const CACHE_EXPIRED = 31_000;
@@ -27,11 +28,12 @@ function splitViews(alarms: readonly Alarm[]): (Alarm & { kind: 'split-view' })[
 }
 
 describe('a substituted identity or device key', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'identity and device key swapped in the log: alice is told bob’s identity changed before she writes, their safety numbers differ, bob’s app alarms'
-      : 'identity and device key swapped, key transparency off (negative control): nobody is told and the impostor reads';
-    it(title, async () => {
+  attackWithControl({
+    caught:
+      'identity and device key swapped in the log: alice is told bob’s identity changed before she writes, their safety numbers differ, bob’s app alarms',
+    control:
+      'identity and device key swapped, key transparency off (negative control): nobody is told and the impostor reads',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { keyTransparency: true };
         const alice = await register(harness, people, 'alice', off);
@@ -60,17 +62,20 @@ describe('a substituted identity or device key', () => {
         ];
         // Safety numbers compared out of band differ either way: that check needs no server.
         assert.notDeepEqual(seenByAlice, seenByBob);
-        if (defence) {
-          assert.deepEqual(toldBeforeWriting, ['bob']);
-          await eventually(() => (versionsAlarmed(bob.alarms).includes(2) ? true : undefined));
-        } else {
-          assert.deepEqual(toldBeforeWriting, []);
-          await bob.messenger.idle();
-          assert.deepEqual(bob.alarms, []);
-        }
+        await verdict({
+          caught: async () => {
+            assert.deepEqual(toldBeforeWriting, ['bob']);
+            await eventually(() => (versionsAlarmed(bob.alarms).includes(2) ? true : undefined));
+          },
+          succeeded: async () => {
+            assert.deepEqual(toldBeforeWriting, []);
+            await bob.messenger.idle();
+            assert.deepEqual(bob.alarms, []);
+          },
+        });
       });
-    });
-  }
+    },
+  });
 
   it('a device key swapped under bob’s real identity key is refused: the log holds a list bob never signed', async () => {
     await withServer(async (harness, people) => {
@@ -125,11 +130,11 @@ describe('a substituted identity or device key', () => {
 });
 
 describe('a ghost device list shown for one epoch and then reverted', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'bob’s app, offline meanwhile, alarms at its next start on the version it never signed'
-      : 'key transparency off (negative control): bob’s app shows nothing and his device list looks as it should';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'bob’s app, offline meanwhile, alarms at its next start on the version it never signed',
+    control:
+      'key transparency off (negative control): bob’s app shows nothing and his device list looks as it should',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { keyTransparency: true };
         const alice = await register(harness, people, 'alice', off);
@@ -156,23 +161,26 @@ describe('a ghost device list shown for one epoch and then reverted', () => {
         harness.database.removeDevice('bob', GHOST);
         await harness.logUpdate('bob', reverted.signed, 3n);
         await bob.restart();
-        if (defence) {
-          await eventually(() => (versionsAlarmed(bob.alarms).includes(2) ? true : undefined));
-        } else {
-          await bob.messenger.idle();
-          assert.deepEqual(
-            bob.alarms.filter((a) => a.kind === 'unknown-device'),
-            [],
-          );
-          assert.deepEqual(
-            (await bob.messenger.lookup('bob')).devices.map((d) => d.id),
-            [1],
-            'the current list shows only bob’s own device',
-          );
-        }
+        await verdict({
+          caught: async () => {
+            await eventually(() => (versionsAlarmed(bob.alarms).includes(2) ? true : undefined));
+          },
+          succeeded: async () => {
+            await bob.messenger.idle();
+            assert.deepEqual(
+              bob.alarms.filter((a) => a.kind === 'unknown-device'),
+              [],
+            );
+            assert.deepEqual(
+              (await bob.messenger.lookup('bob')).devices.map((d) => d.id),
+              [1],
+              'the current list shows only bob’s own device',
+            );
+          },
+        });
       });
-    });
-  }
+    },
+  });
 });
 
 /**
@@ -210,11 +218,10 @@ async function splitView(harness: MaliciousServer, people: Person[], off: object
 }
 
 describe('a split view: different logs shown to two people', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'caught by both as soon as they exchange a message; both signed checkpoints are kept'
-      : 'checkpoint exchange off (negative control): bob keeps a ghost for carol and nobody is told';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'caught by both as soon as they exchange a message; both signed checkpoints are kept',
+    control: 'checkpoint exchange off (negative control): bob keeps a ghost for carol and nobody is told',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { checkpointExchange: true };
         const { alice, bob, carol, id, carolAsBobSeesHer } = await splitView(harness, people, off, 0);
@@ -229,26 +236,28 @@ describe('a split view: different logs shown to two people', () => {
         await bob.messenger.sendText(id, 'hello alice');
         await eventually(async () => ((await alice.texts(id)).includes('hello alice') ? true : undefined));
         await Promise.all([alice.messenger.idle(), bob.messenger.idle()]);
-        if (defence) {
-          const [atBob] = splitViews(bob.alarms);
-          const [atAlice] = splitViews(alice.alarms);
-          assert.ok(atBob && atAlice, 'both are alarmed');
-          // Each keeps the two signed checkpoints: its own and the other's, which contradict.
-          assert.deepEqual([...atBob.checkpoints].sort(), [...atAlice.checkpoints].sort());
-          assert.notEqual(atBob.checkpoints[0], atBob.checkpoints[1]);
-        } else {
-          assert.deepEqual(splitViews(bob.alarms), []);
-          assert.deepEqual(splitViews(alice.alarms), []);
-        }
+        await verdict({
+          caught: async () => {
+            const [atBob] = splitViews(bob.alarms);
+            const [atAlice] = splitViews(alice.alarms);
+            assert.ok(atBob && atAlice, 'both are alarmed');
+            // Each keeps the two signed checkpoints: its own and the other's, which contradict.
+            assert.deepEqual([...atBob.checkpoints].sort(), [...atAlice.checkpoints].sort());
+            assert.notEqual(atBob.checkpoints[0], atBob.checkpoints[1]);
+          },
+          succeeded: async () => {
+            assert.deepEqual(splitViews(bob.alarms), []);
+            assert.deepEqual(splitViews(alice.alarms), []);
+          },
+        });
       });
-    });
-  }
+    },
+  });
 
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'the fork one epoch ahead: caught by the one whose server cannot prove the other’s checkpoint'
-      : 'the fork one epoch ahead, checkpoint exchange off (negative control): nobody is told';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'the fork one epoch ahead: caught by the one whose server cannot prove the other’s checkpoint',
+    control: 'the fork one epoch ahead, checkpoint exchange off (negative control): nobody is told',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { checkpointExchange: true };
         const { alice, bob, id } = await splitView(harness, people, off, 1);
@@ -260,19 +269,25 @@ describe('a split view: different logs shown to two people', () => {
         // Alice's checkpoint is a prefix of bob's fork, so bob's (lying) server can prove it
         // consistent; alice's server cannot extend the real log to bob's checkpoint.
         assert.deepEqual(splitViews(bob.alarms), []);
-        if (defence) assert.equal(splitViews(alice.alarms).length > 0, true);
-        else assert.deepEqual(splitViews(alice.alarms), []);
+        await verdict({
+          caught: async () => {
+            assert.equal(splitViews(alice.alarms).length > 0, true);
+          },
+          succeeded: async () => {
+            assert.deepEqual(splitViews(alice.alarms), []);
+          },
+        });
       });
-    });
-  }
+    },
+  });
 });
 
 describe('a replayed old device list', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'an old list proven against an old checkpoint is refused with an alarm: bob’s removed phone gets nothing'
-      : 'key transparency off (negative control): alice adds bob’s removed phone and it reads';
-    it(title, async () => {
+  attackWithControl({
+    caught:
+      'an old list proven against an old checkpoint is refused with an alarm: bob’s removed phone gets nothing',
+    control: 'key transparency off (negative control): alice adds bob’s removed phone and it reads',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { keyTransparency: true };
         const alice = await register(harness, people, 'alice', off);
@@ -318,18 +333,23 @@ describe('a replayed old device list', () => {
         });
         people.push({ close: () => phone.close() } as Person);
 
-        if (defence) {
-          await assert.rejects(alice.messenger.direct('bob'));
-          assert.deepEqual(alice.alarms, [{ kind: 'kt-proof-invalid', username: 'bob' }]);
-          await phone.idle();
-          assert.deepEqual(await phone.listConversations(), []);
-        } else {
-          const id = await alice.messenger.direct('bob');
-          await alice.messenger.sendText(id, 'meet at noon');
-          await eventually(async () => ((await textsOf(phone)).includes('meet at noon') ? true : undefined));
-          assert.deepEqual(alice.alarms, []);
-        }
+        await verdict({
+          caught: async () => {
+            await assert.rejects(alice.messenger.direct('bob'));
+            assert.deepEqual(alice.alarms, [{ kind: 'kt-proof-invalid', username: 'bob' }]);
+            await phone.idle();
+            assert.deepEqual(await phone.listConversations(), []);
+          },
+          succeeded: async () => {
+            const id = await alice.messenger.direct('bob');
+            await alice.messenger.sendText(id, 'meet at noon');
+            await eventually(async () =>
+              (await textsOf(phone)).includes('meet at noon') ? true : undefined,
+            );
+            assert.deepEqual(alice.alarms, []);
+          },
+        });
       });
-    });
-  }
+    },
+  });
 });

@@ -17,6 +17,7 @@ import type { Alarm } from '@ghostproof/client';
 import { body } from '@ghostproof/protocol';
 import { eventually } from '../harness/people.js';
 import { group, register, usernames, withServer } from '../harness/scenario.js';
+import { attackWithControl } from '@ghostproof/testkit/attack';
 
 function routingMismatches(alarms: readonly Alarm[]): (Alarm & { kind: 'routing-mismatch' })[] {
   return alarms.filter((a): a is Alarm & { kind: 'routing-mismatch' } => a.kind === 'routing-mismatch');
@@ -100,11 +101,11 @@ describe('a ghost member added by a commit the server forged', () => {
 });
 
 describe('an extra mailbox added to a routing list', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'members alarm after the next roster change, naming the extra mailbox'
-      : 'routing check off (negative control): nobody is told while the server hands the ghost every message';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'members alarm after the next roster change, naming the extra mailbox',
+    control:
+      'routing check off (negative control): nobody is told while the server hands the ghost every message',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { routingCheck: true };
         const alice = await register(harness, people, 'alice', off);
@@ -122,32 +123,36 @@ describe('an extra mailbox added to a routing list', () => {
         );
         await mallory.messenger.idle();
         assert.deepEqual(await mallory.messenger.listConversations(), []);
-        if (defence) {
-          for (const p of [alice, bob]) {
-            const alarm = await eventually(() => routingMismatches(p.alarms)[0]);
-            assert.deepEqual(alarm, {
-              kind: 'routing-mismatch',
-              conversationId: id,
-              extra: [ghost],
-              missing: [],
-            });
-          }
-        } else {
-          await bob.messenger.idle();
-          assert.deepEqual(alice.alarms, []);
-          assert.deepEqual(bob.alarms, []);
-        }
+        await verdict({
+          caught: async () => {
+            for (const p of [alice, bob]) {
+              const alarm = await eventually(() => routingMismatches(p.alarms)[0]);
+              assert.deepEqual(alarm, {
+                kind: 'routing-mismatch',
+                conversationId: id,
+                extra: [ghost],
+                missing: [],
+              });
+            }
+          },
+          succeeded: async () => {
+            await bob.messenger.idle();
+            assert.deepEqual(alice.alarms, []);
+            assert.deepEqual(bob.alarms, []);
+          },
+        });
       });
-    });
-  }
+    },
+  });
 });
 
 describe('the join notice of a real addition withheld', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'bob’s roster shows carol and "alice added carol" from the commit; the server’s lie in the routing list is alarmed'
-      : '(negative control) the server’s own account of the membership hides carol, and with the routing check off nothing is raised';
-    it(title, async () => {
+  attackWithControl({
+    caught:
+      'bob’s roster shows carol and "alice added carol" from the commit; the server’s lie in the routing list is alarmed',
+    control:
+      '(negative control) the server’s own account of the membership hides carol, and with the routing check off nothing is raised',
+    run: async ({ defence, verdict }) => {
       // The roster and its events come from the commits a member processes and cannot be
       // switched off: the control is a component that would believe the server, its routing
       // list (what a messenger with server-sent member lists shows).
@@ -190,30 +195,33 @@ describe('the join notice of a real addition withheld', () => {
           ],
         );
         await bob.messenger.checkRoutingList(id);
-        if (defence) {
-          const alarm = await eventually(() => routingMismatches(bob.alarms)[0]);
-          assert.deepEqual(alarm.missing, [{ username: 'carol', deviceId: 1 }]);
-        } else {
-          // What the server tells bob's device about the membership, as a client that took
-          // its member list from the server would show it: no carol.
-          await harness.requestAs('bob', {
-            case: 'getRoutingList',
-            value: { groupId: Buffer.from(id, 'hex') },
-          });
-          assert.deepEqual(toldBob, [['alice', 'bob']]);
-          assert.deepEqual(bob.alarms, []);
-        }
+        await verdict({
+          caught: async () => {
+            const alarm = await eventually(() => routingMismatches(bob.alarms)[0]);
+            assert.deepEqual(alarm.missing, [{ username: 'carol', deviceId: 1 }]);
+          },
+          succeeded: async () => {
+            // What the server tells bob's device about the membership, as a client that took
+            // its member list from the server would show it: no carol.
+            await harness.requestAs('bob', {
+              case: 'getRoutingList',
+              value: { groupId: Buffer.from(id, 'hex') },
+            });
+            assert.deepEqual(toldBob, [['alice', 'bob']]);
+            assert.deepEqual(bob.alarms, []);
+          },
+        });
       });
-    });
-  }
+    },
+  });
 });
 
 describe('the routing check on every connect, and for answers about another epoch', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'a mailbox slipped onto the routing list with no roster change is alarmed at the next connect'
-      : 'routing check off (negative control): after the reconnect the server still lists the ghost and nobody is told';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'a mailbox slipped onto the routing list with no roster change is alarmed at the next connect',
+    control:
+      'routing check off (negative control): after the reconnect the server still lists the ghost and nobody is told',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { routingCheck: true };
         const alice = await register(harness, people, 'alice', off);
@@ -237,27 +245,29 @@ describe('the routing check on every connect, and for answers about another epoc
             : [];
         assert.ok(listed.includes('mallory/1'), listed.join(', '));
         await mallory.messenger.idle();
-        if (defence) {
-          const alarm = await eventually(() => routingMismatches(bob.alarms)[0]);
-          assert.deepEqual(alarm, {
-            kind: 'routing-mismatch',
-            conversationId: id,
-            extra: [ghost],
-            missing: [],
-          });
-        } else {
-          await bob.messenger.idle();
-          assert.deepEqual(bob.alarms, []);
-        }
+        await verdict({
+          caught: async () => {
+            const alarm = await eventually(() => routingMismatches(bob.alarms)[0]);
+            assert.deepEqual(alarm, {
+              kind: 'routing-mismatch',
+              conversationId: id,
+              extra: [ghost],
+              missing: [],
+            });
+          },
+          succeeded: async () => {
+            await bob.messenger.idle();
+            assert.deepEqual(bob.alarms, []);
+          },
+        });
       });
-    });
-  }
+    },
+  });
 
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'a routing list answered for another epoch is asked again, and the ghost on it is alarmed'
-      : 'routing check off (negative control): answers for another epoch hide the ghost';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'a routing list answered for another epoch is asked again, and the ghost on it is alarmed',
+    control: 'routing check off (negative control): answers for another epoch hide the ghost',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { routingCheck: true };
         const alice = await register(harness, people, 'alice');
@@ -283,27 +293,31 @@ describe('the routing check on every connect, and for answers about another epoc
             body: { ...frame.body, value: { ...frame.body.value, result: { case: 'routingList', value } } },
           };
         });
-        if (defence) {
-          await bob.messenger.checkRoutingList(id);
-          const alarm = await eventually(() => routingMismatches(bob.alarms)[0]);
-          assert.deepEqual(alarm.extra, [ghost]);
-          assert.ok(answered > 1, 'asked again before judging');
-        } else {
-          await bob.messenger.checkRoutingList(id);
-          await bob.messenger.idle();
-          assert.deepEqual(bob.alarms, []);
-        }
+        await verdict({
+          caught: async () => {
+            await bob.messenger.checkRoutingList(id);
+            const alarm = await eventually(() => routingMismatches(bob.alarms)[0]);
+            assert.deepEqual(alarm.extra, [ghost]);
+            assert.ok(answered > 1, 'asked again before judging');
+          },
+          succeeded: async () => {
+            await bob.messenger.checkRoutingList(id);
+            await bob.messenger.idle();
+            assert.deepEqual(bob.alarms, []);
+          },
+        });
       });
-    });
-  }
+    },
+  });
 });
 
 describe('a group reset that would bring a removed member back', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'the server corrupts a removal for one member, whose reset re-adds the removed; the others do not follow'
-      : 'reset roster check off (negative control): the remover is moved into a conversation with the member it removed';
-    it(title, async () => {
+  attackWithControl({
+    caught:
+      'the server corrupts a removal for one member, whose reset re-adds the removed; the others do not follow',
+    control:
+      'reset roster check off (negative control): the remover is moved into a conversation with the member it removed',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const off = defence ? {} : { resetRosterCheck: true };
         const alice = await register(harness, people, 'alice');
@@ -328,39 +342,41 @@ describe('a group reset that would bring a removed member back', () => {
           async () => (await bob.messenger.conversationInfo(replacement).catch(() => undefined)) ?? undefined,
         );
         await mallory.messenger.idle();
-        if (defence) {
-          const alarm = await eventually(() => bob.alarmsOf('reset-refused')[0]);
-          assert.deepEqual(alarm, {
-            kind: 'reset-refused',
-            conversationId: replacement,
-            previousConversationId: id,
-            previousWasBroken: false,
-            newcomers: ['mallory'],
-            missing: [],
-          });
-          const old = await bob.messenger.conversationInfo(id);
-          assert.equal(old.status, 'active');
-          assert.equal(old.replacedBy, undefined);
-          assert.equal((await bob.messenger.conversationInfo(replacement)).status, 'request');
-          await assert.rejects(bob.messenger.sendText(replacement, 'to the team'));
-        } else {
-          await eventually(async () =>
-            (await bob.messenger.conversationInfo(id)).replacedBy === replacement ? true : undefined,
-          );
-          assert.equal((await bob.messenger.conversationInfo(replacement)).status, 'active');
-          assert.deepEqual(bob.alarmsOf('reset-refused'), []);
-        }
+        await verdict({
+          caught: async () => {
+            const alarm = await eventually(() => bob.alarmsOf('reset-refused')[0]);
+            assert.deepEqual(alarm, {
+              kind: 'reset-refused',
+              conversationId: replacement,
+              previousConversationId: id,
+              previousWasBroken: false,
+              newcomers: ['mallory'],
+              missing: [],
+            });
+            const old = await bob.messenger.conversationInfo(id);
+            assert.equal(old.status, 'active');
+            assert.equal(old.replacedBy, undefined);
+            assert.equal((await bob.messenger.conversationInfo(replacement)).status, 'request');
+            await assert.rejects(bob.messenger.sendText(replacement, 'to the team'));
+          },
+          succeeded: async () => {
+            await eventually(async () =>
+              (await bob.messenger.conversationInfo(id)).replacedBy === replacement ? true : undefined,
+            );
+            assert.equal((await bob.messenger.conversationInfo(replacement)).status, 'active');
+            assert.deepEqual(bob.alarmsOf('reset-refused'), []);
+          },
+        });
       });
-    });
-  }
+    },
+  });
 });
 
 describe('resets the server or a member would steer', () => {
-  for (const defence of [true, false]) {
-    const title = defence
-      ? 'a member announcing a replacement without someone, for a conversation that is fine, is refused'
-      : 'reset roster check off (negative control): bob follows it and leaves alice behind';
-    it(title, async () => {
+  attackWithControl({
+    caught: 'a member announcing a replacement without someone, for a conversation that is fine, is refused',
+    control: 'reset roster check off (negative control): bob follows it and leaves alice behind',
+    run: async ({ defence, verdict }) => {
       await withServer(async (harness, people) => {
         const alice = await register(harness, people, 'alice');
         const bob = await register(harness, people, 'bob', defence ? {} : { resetRosterCheck: true });
@@ -368,28 +384,31 @@ describe('resets the server or a member would steer', () => {
         const id = await group(alice, [bob, mallory]);
         const replacement = await mallory.messenger.createGroup('', ['bob']);
         await mallory.messenger.send(replacement, body.groupReset(Buffer.from(id, 'hex')));
-        if (defence) {
-          const alarm = await eventually(() => bob.alarmsOf('reset-refused')[0]);
-          assert.deepEqual(alarm, {
-            kind: 'reset-refused',
-            conversationId: replacement,
-            previousConversationId: id,
-            previousWasBroken: false,
-            newcomers: [],
-            missing: ['alice'],
-          });
-          assert.equal((await bob.messenger.conversationInfo(id)).status, 'active');
-          await bob.messenger.sendText(id, 'still here');
-          await eventually(async () => ((await alice.texts(id)).includes('still here') ? true : undefined));
-        } else {
-          await eventually(async () =>
-            (await bob.messenger.conversationInfo(id)).replacedBy === replacement ? true : undefined,
-          );
-          assert.equal((await bob.messenger.conversationInfo(id)).status, 'left');
-        }
+        await verdict({
+          caught: async () => {
+            const alarm = await eventually(() => bob.alarmsOf('reset-refused')[0]);
+            assert.deepEqual(alarm, {
+              kind: 'reset-refused',
+              conversationId: replacement,
+              previousConversationId: id,
+              previousWasBroken: false,
+              newcomers: [],
+              missing: ['alice'],
+            });
+            assert.equal((await bob.messenger.conversationInfo(id)).status, 'active');
+            await bob.messenger.sendText(id, 'still here');
+            await eventually(async () => ((await alice.texts(id)).includes('still here') ? true : undefined));
+          },
+          succeeded: async () => {
+            await eventually(async () =>
+              (await bob.messenger.conversationInfo(id)).replacedBy === replacement ? true : undefined,
+            );
+            assert.equal((await bob.messenger.conversationInfo(id)).status, 'left');
+          },
+        });
       });
-    });
-  }
+    },
+  });
 
   it('a commit the server breaks for one member only: that member re-creates the conversation after a while, and the others are told, not moved', async () => {
     await withServer(async (harness, people) => {

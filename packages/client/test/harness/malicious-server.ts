@@ -62,9 +62,9 @@ import {
   type KtEpochRecord,
   type KtUpdateRecord,
 } from '@ghostproof/kt';
-import { startServer, type TestServer } from '../helpers/world.js';
+import { fastKeyTransparency, startTestServer, type TestServer } from '@ghostproof/testkit';
+import { toHex as hex } from '@ghostproof/testkit/hex';
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const MAX_FRAME = 64 * 1024 * 1024;
 /** Injected deliveries carry ids the server could never have made (their sequence part is out of range). */
 const INJECTED_PREFIX = Buffer.alloc(8, 0xff);
@@ -410,7 +410,7 @@ export class MaliciousServer {
   }
 
   static async start(): Promise<MaliciousServer> {
-    return new MaliciousServer(await startServer());
+    return new MaliciousServer(await startTestServer({ kt: fastKeyTransparency }));
   }
 
   /** The real server's own URL: for the attacker's own devices, which need no proxy. */
@@ -683,7 +683,7 @@ export class MaliciousServer {
     }
     this.wss.close();
     this.database.close();
-    await this.real.close();
+    await this.real.stop();
   }
 }
 

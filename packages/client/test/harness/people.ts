@@ -22,12 +22,7 @@ import {
 import type { DeviceList } from '@ghostproof/api';
 import type { MaliciousServer } from './malicious-server.js';
 
-import { eventually as poll } from '../helpers/world.js';
-
-/** Waits until `check` holds, polling; a generous limit, for machines under load. */
-export function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  return poll(check, ms);
-}
+export { eventually } from '@ghostproof/testkit';
 
 /** Everything off: what an attacker's own client, or a client without defences, would do. */
 export const allDefencesOff: UnsafeTestingDisabledDefences = {

@@ -3,7 +3,8 @@
 // key-schedule, psk_secret and transcript-hashes. Each check throws on the first mismatch,
 // so the same checks can show that a broken provider fails them.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { fromHex as hex } from '@ghostproof/testkit/hex';
+import { loadVectorFile } from '@ghostproof/testkit/vectors';
 import {
   contentTypes,
   decode,
@@ -52,13 +53,7 @@ import {
   type ReuseGuard,
 } from './ts-mls-internals.js';
 
-export const vectorDir = new URL('../../../../../shared/vectors/', import.meta.url);
-
-export function loadVectorFile<T>(relativePath: string): T {
-  return JSON.parse(readFileSync(new URL(relativePath, vectorDir), 'utf8')) as T;
-}
-
-export const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+export { loadVectorFile, hex };
 
 function decoded<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`could not decode ${what}`);

@@ -1,17 +1,12 @@
-// Loads the known-answer files kept next to the repository in ../shared/vectors (read-only,
+// Loads the known-answer files in the repository's test-vectors/ (copied from upstream,
 // never edited), with the checks every vector test needs so that a file that fails to load,
 // or loads empty, fails the test instead of passing it vacuously.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { loadVectorFile as loadVectors } from '@ghostproof/testkit/vectors';
 
-/** The repository root, four levels above this file (packages/crypto/test/helpers/). */
-const repoRoot = new URL('../../../../', import.meta.url);
-const vectorsRoot = new URL('../shared/vectors/', repoRoot);
-
-/** Parses `<repo root>/../shared/vectors/<relPath>`. The caller names the shape it expects. */
-export function loadVectors<T>(relPath: string): T {
-  return JSON.parse(readFileSync(new URL(relPath, vectorsRoot), 'utf8')) as T;
-}
+/** Parses `<repo root>/test-vectors/<relPath>`. The caller names the shape it expects. */
+export { loadVectorFile as loadVectors } from '@ghostproof/testkit/vectors';
+export { fromHex, toHex } from '@ghostproof/testkit/hex';
 
 export type WycheproofResult = 'valid' | 'invalid' | 'acceptable';
 
@@ -55,15 +50,6 @@ export function loadWycheproof<T extends WycheproofTest, G extends { readonly te
 /** Fails unless at least `minimum` cases of a kind were exercised. */
 export function assertExercised(kind: string, count: number, minimum: number): void {
   assert.ok(count >= minimum, `expected at least ${minimum} ${kind} cases, exercised ${count}`);
-}
-
-export function fromHex(hex: string): Uint8Array {
-  assert.match(hex, /^(?:[0-9a-f]{2})*$/i, 'not a hex string');
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
-}
-
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 /** A copy of `bytes` with one bit inverted (bit `bit` of byte `index`). */

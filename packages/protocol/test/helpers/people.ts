@@ -16,6 +16,7 @@ import {
 } from '@ghostproof/protocol';
 import type { CiphersuiteId } from '@ghostproof/crypto';
 import type { DeviceList } from '@ghostproof/api';
+import { ciphersuites } from '@ghostproof/testkit/ciphersuites';
 
 export interface Device {
   readonly identity: DeviceIdentity;
@@ -109,10 +110,11 @@ export async function deliver(conversations: readonly Conversation[], bytes: Uin
   return outcomes;
 }
 
-export const suites = [
-  ['X-Wing', 0xf00d],
-  ['X25519', 0x0001],
-] as const satisfies readonly (readonly [string, CiphersuiteId])[];
+/** The test kit's ciphersuites as [label, id], the shape these tests loop over. */
+export const suites = ciphersuites.map((s) => [s.label, s.id] as const) satisfies readonly (readonly [
+  string,
+  CiphersuiteId,
+])[];
 
 /** Confirms a pending commit on its author and has every other conversation process it. */
 export async function land(

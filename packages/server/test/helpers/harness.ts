@@ -1,277 +1,36 @@
-// A real server on a random port with its logs captured, and real clients for it: HTTP
-// through fetch, WebSocket through `ws`, devices with real Ed25519 keys, and MLS bytes built
-// with the api package's encoders (the server never decrypts, so ciphertext can be random).
+// Server tests' clients: the test kit's server and accounts, plus what only these tests need:
+// a WebSocket session as a device holds it (WsClient), and MLS bytes built with the api
+// package's encoders (the server never decrypts, so ciphertext can be random).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
-import { platformPrimitives } from '@ghostproof/crypto';
-import type { ApiError } from '@ghostproof/api';
 import {
   ContentType,
-  decodeResponse,
   decodeServerFrame,
-  deviceListSignatureInput,
   encodeClientFrame,
-  encodeDeviceList,
-  encodeKeyPackage,
   encodePrivateMessage,
-  encodeRequest,
-  encodeSignedDeviceList,
   encodeWelcome,
-  ErrorBodySchema,
   errorFromBody,
-  keyPackageRef,
-  parseKeyPackage,
-  pathFor,
-  PROTOBUF_CONTENT_TYPE,
   routes,
-  signInSignatureInput,
-  toBase64Url,
   unsafeTestingEncodeClientFrame,
+  type ApiError,
   type ClientFrameSchema,
   type ContentTypeId,
-  type DescMessage,
   type Delivery,
-  type Device,
   type MessageInitShape,
-  type MessageShape,
   type Response as ApiResponse,
-  type Route,
 } from '@ghostproof/api';
-import {
-  createRootLogger,
-  createServer,
-  type GhostproofServer,
-  type ServerOptions,
-} from '@ghostproof/server';
+import { call, TestAccount } from '@ghostproof/testkit';
 
-const ed = platformPrimitives.ed25519;
-
-export interface Harness {
-  server: GhostproofServer;
-  url: string;
-  dataDir: string;
-  /** Every log line the server wrote. */
-  logs: string[];
-  options: Partial<ServerOptions>;
-  /** Stops the server and starts a new one on the same data directory (and port). */
-  restart(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** Limits generous enough for tests that do not test limits. */
-export const relaxedRates = {
-  registrationsPerAddress: { limit: 10_000, windowMs: 60_000 },
-  signInsPerAddress: { limit: 10_000, windowMs: 60_000 },
-};
-
-export async function startServer(options: Partial<ServerOptions> = {}, dataDir?: string): Promise<Harness> {
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'ghostproof-test-'));
-  const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, callback) {
-      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      callback();
-    },
-  });
-  const make = async (port: number) => {
-    const server = await createServer({
-      dataDir: dir,
-      port,
-      rates: relaxedRates,
-      log: createRootLogger({ level: 'debug', destination }),
-      metrics: { defaultMetrics: false },
-      ...options,
-    });
-    const { url } = await server.listen();
-    return { server, url };
-  };
-  const first = await make(0);
-  const harness: Harness = {
-    server: first.server,
-    url: first.url,
-    dataDir: dir,
-    logs,
-    options,
-    async restart() {
-      await harness.server.close();
-      const port = Number(new URL(harness.url).port);
-      const next = await make(port);
-      harness.server = next.server;
-      harness.url = next.url;
-    },
-    async stop() {
-      await harness.server.close();
-      if (!dataDir) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  return harness;
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: ApiError,
-  ) {
-    super(`${status} ${error.code}: ${error.message}`);
-  }
-}
-
-/** Calls a route with a protobuf body; returns the decoded response or throws HttpError. */
-export async function call<Req extends DescMessage, Res extends DescMessage>(
-  base: string,
-  route: Route<Req | null, Res>,
-  init: Req extends DescMessage ? MessageInitShape<Req> | undefined : undefined,
-  options: { token?: Uint8Array; params?: Record<string, string> } = {},
-): Promise<MessageShape<Res>> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${toBase64Url(options.token)}`;
-  let body: Uint8Array<ArrayBuffer> | null = null;
-  if (route.request) {
-    body = new Uint8Array(
-      encodeRequest(route as Route<Req, DescMessage | null>, (init ?? {}) as MessageInitShape<Req>),
-    );
-    headers['content-type'] = PROTOBUF_CONTENT_TYPE;
-  }
-  const res = await fetch(new URL(pathFor(route, options.params), base), {
-    method: route.method,
-    headers,
-    body,
-  });
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (!res.ok) throw new HttpError(res.status, errorFromBody(decodeResponse(ErrorBodySchema, bytes, 65536)));
-  return decodeResponse(route.response, bytes, 64 * 1024 * 1024);
-}
-
-/** Awaits a promise that must fail with an HTTP error of `code`; returns it. */
-export async function expectHttpError(promise: Promise<unknown>, code: string): Promise<HttpError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof HttpError, String(error));
-    assert.equal(error.error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}`);
-}
-
-let deviceCounter = 0;
-
-/** An account with one or more devices, held by the test: keys, device list, sessions. */
-export class TestAccount {
-  readonly devices = new Map<number, { signatureKey: Uint8Array; secretKey: Uint8Array }>();
-  sequence = 0n;
-  addedAt = 1_700_000_000_000n;
-
-  private constructor(
-    readonly base: string,
-    readonly username: string,
-    readonly identity: { publicKey: Uint8Array; secretKey: Uint8Array },
-  ) {}
-
-  static async create(base: string, username?: string): Promise<TestAccount> {
-    const name = username ?? `user-${process.pid}-${++deviceCounter}-${Math.floor(Math.random() * 1e6)}`;
-    const account = new TestAccount(base, name, await ed.generate());
-    const device = await ed.generate();
-    account.devices.set(1, { signatureKey: device.publicKey, secretKey: device.secretKey });
-    return account;
-  }
-
-  /** The signed device list for the current devices at `sequence`. */
-  async signedList(sequence: bigint, identity = this.identity): Promise<Uint8Array> {
-    const devices: Device[] = [...this.devices.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([id, d]) => ({ id, signatureKey: d.signatureKey, addedAt: this.addedAt }));
-    const list = encodeDeviceList({
-      username: this.username,
-      identityKey: this.identity.publicKey,
-      sequence,
-      issuedAt: BigInt(Date.now()),
-      devices,
-    });
-    const signature = await ed.sign(identity.secretKey, deviceListSignatureInput(list));
-    return encodeSignedDeviceList({ list, signature });
-  }
-
-  async register(inviteCode = ''): Promise<this> {
-    await call(this.base, routes.register, { signedDeviceList: await this.signedList(1n), inviteCode });
-    this.sequence = 1n;
-    return this;
-  }
-
-  async addDevice(id: number): Promise<void> {
-    const device = await ed.generate();
-    this.devices.set(id, { signatureKey: device.publicKey, secretKey: device.secretKey });
-  }
-
-  /**
-   * Adds device `id` and publishes the next device list with it (signed in as `token`'s
-   * device); returns the new device's session token.
-   */
-  async linkDevice(id: number, token: Uint8Array): Promise<Uint8Array> {
-    await this.addDevice(id);
-    const sequence = this.sequence + 1n;
-    await call(
-      this.base,
-      routes.updateDeviceList,
-      { signedDeviceList: await this.signedList(sequence) },
-      { token },
-    );
-    this.sequence = sequence;
-    return this.signIn(id);
-  }
-
-  /** Signs in a device over HTTP; returns its session token. */
-  /** Signs in; the challenge comes from this account's server, the answer goes to `answerAt`. */
-  async signIn(deviceId = 1, origin?: string, answerAt = this.base): Promise<Uint8Array> {
-    const device = this.devices.get(deviceId)!;
-    const challenge = await call(this.base, routes.challenge, undefined);
-    const clientNonce = crypto.getRandomValues(new Uint8Array(32));
-    const signature = await ed.sign(
-      device.secretKey,
-      signInSignatureInput({
-        origin: origin ?? new URL(this.base).origin,
-        serverNonce: challenge.serverNonce,
-        clientNonce,
-        username: this.username,
-        deviceId,
-      }),
-    );
-    const res = await call(answerAt, routes.signIn, {
-      username: this.username,
-      deviceId,
-      serverNonce: challenge.serverNonce,
-      clientNonce,
-      signature,
-    });
-    return res.sessionToken;
-  }
-
-  /** A KeyPackage (MLSMessage) of this device, correctly signed, with its reference. */
-  async keyPackage(deviceId = 1, cipherSuite = 1): Promise<{ bytes: Uint8Array; ref: Uint8Array }> {
-    const device = this.devices.get(deviceId)!;
-    const now = BigInt(Math.floor(Date.now() / 1000));
-    const bytes = await encodeKeyPackage(
-      {
-        cipherSuite,
-        initKey: crypto.getRandomValues(new Uint8Array(32)),
-        encryptionKey: crypto.getRandomValues(new Uint8Array(32)),
-        signatureKey: device.signatureKey,
-        identity: new TextEncoder().encode(`${this.username}/${deviceId}`),
-        notBefore: now - 60n,
-        notAfter: now + 90n * 86_400n,
-      },
-      (message) => ed.sign(device.secretKey, message),
-    );
-    const ref = await keyPackageRef(parseKeyPackage(bytes), (hash, data) =>
-      platformPrimitives.digest(hash, data),
-    );
-    return { bytes, ref };
-  }
-}
+export {
+  call,
+  eventually,
+  expectHttpError,
+  HttpError,
+  relaxedRates,
+  startTestServer as startServer,
+  TestAccount,
+  type TestServer as Harness,
+} from '@ghostproof/testkit';
 
 /** Random "ciphertext" with an optional marker inside, as an MLS PrivateMessage. */
 export function privateMessage(
@@ -418,24 +177,6 @@ export class WsClient {
   close(): Promise<{ code: number; reason: string }> {
     this.ws.close();
     return this.closed;
-  }
-}
-
-/**
- * Polls `probe` until it gives a value other than undefined or false, and resolves with it;
- * fails, naming `what`, after `ms`.
- */
-export async function eventually<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

@@ -18,13 +18,12 @@ import {
   type Response as ApiResponse,
 } from '@ghostproof/api';
 import { call, privateMessage, randomId, TestAccount, welcomeFor, WsClient } from './harness.js';
+import { toHex as hex } from '@ghostproof/testkit/hex';
 
 type Result = ApiResponse['result'];
 type FrameBody = NonNullable<MessageInitShape<typeof ClientFrameSchema>['body']>;
 
 const MARKER = 'ghostproof-load-marker:';
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-
 /** The client id a load message carries in its body, to check what was delivered is what was sent. */
 function markerOf(body: Uint8Array): string | undefined {
   const at = Buffer.from(body.buffer, body.byteOffset, body.byteLength).indexOf(MARKER);

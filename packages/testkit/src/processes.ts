@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${REPO}apps/cli/bin/ghostproof.mjs`;
 const NATS_SERVER = process.env.GHOSTPROOF_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
 

@@ -1,0 +1,10 @@
+// Where the known-answer vectors are: test-vectors/ at the repository's root (copied from
+// their upstreams, see its README), so that a fresh clone needs nothing beside it.
+import { readFileSync } from 'node:fs';
+
+export const vectorsRoot = new URL('../../../test-vectors/', import.meta.url);
+
+/** Parses `test-vectors/<relPath>`; the caller names the shape it expects. */
+export function loadVectorFile<T>(relPath: string): T {
+  return JSON.parse(readFileSync(new URL(relPath, vectorsRoot), 'utf8')) as T;
+}
