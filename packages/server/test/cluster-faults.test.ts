@@ -15,6 +15,7 @@ import { parseNoteVerifierKey, verifyLookupProof } from '@ghostproof/kt';
 import { NatsBus } from '../src/bus/nats.js';
 import {
   call,
+  HttpError,
   pairInGroup,
   privateMessage,
   randomId,
@@ -27,6 +28,25 @@ import { freePort, killProcess, spawnNats, startPostgres } from '@ghostproof/tes
 
 const ADMIN_URL = process.env.GHOSTPROOF_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SHARED_NATS = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
+
+/**
+ * Runs `attempt` again while the server answers 'unavailable' (as a client honouring its retry
+ * time does), for at most `patienceMs`; any other error, or the deadline, fails the test.
+ */
+async function whileUnavailable<T>(what: string, attempt: () => Promise<T>, patienceMs = 30_000): Promise<T> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const code = error instanceof HttpError ? error.error.code : (error as { code?: string }).code;
+      if (code !== 'unavailable') throw error;
+      if (Date.now() > deadline)
+        throw new Error(`${what}: still unavailable after ${patienceMs} ms`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
 
 /** Sends until accepted, resending with the same client id as a real client does. */
 async function sendUntilAccepted(
@@ -200,14 +220,19 @@ describe('several nodes under faults', () => {
       // Key transparency carries on: a new account through either node is logged and proven.
       const keys = await call(nodeA.url, routes.ktKeys, undefined);
       const anchor = { logKey: parseNoteVerifierKey(keys.logKey), vrfPublicKey: keys.vrfPublicKey };
+      // The writer reopens the log after the crash; until then the nodes answer 'unavailable'
+      // with a retry time, and a client waits as told (under load this has taken seconds).
       for (const node of [nodeA, nodeB]) {
-        const carol = await (await TestAccount.create(node.url)).register();
+        const carol = await whileUnavailable('registration after the crash', async () =>
+          (await TestAccount.create(node.url)).register(),
+        );
         const token = await carol.signIn();
-        await [nodeA, nodeB].find((n) => n.server.kt!.isWriter)!.server.kt!.publish();
-        const { proof } = await call(node.url, routes.ktLookup, undefined, {
-          token,
-          params: { username: carol.username },
-        });
+        await whileUnavailable('publishing after the crash', () =>
+          [nodeA, nodeB].find((n) => n.server.kt!.isWriter)!.server.kt!.publish(),
+        );
+        const { proof } = await whileUnavailable('a lookup after the crash', () =>
+          call(node.url, routes.ktLookup, undefined, { token, params: { username: carol.username } }),
+        );
         assert.equal(verifyLookupProof(anchor, carol.username, proof).version, 1);
       }
       assert.equal([nodeA, nodeB].filter((n) => n.server.kt!.isWriter).length, 1);
