@@ -146,7 +146,7 @@ class IndexedDbRecords implements SealedRecords<Kind> {
   }
 
   /** A keyed hash in place of a record's name, so names are not in the database. */
-  private async hashed(kind: Kind, name: string): Promise<string> {
+  async hashed(kind: Kind, name: string): Promise<string> {
     const mac = await this.subtle.sign('HMAC', this.keys.names, encoder.encode(`${kind}\0${name}`));
     return toHex(new Uint8Array(mac));
   }
@@ -270,6 +270,11 @@ class IndexedDbRecords implements SealedRecords<Kind> {
 export class IndexedDbClientStore extends SealedRecordStore {
   private constructor(private readonly sealed: IndexedDbRecords) {
     super(sealed);
+  }
+
+  /** The hash a record's name is stored under: tests look for a record in the raw files by it. */
+  private hashed(kind: Kind, name: string): Promise<string> {
+    return this.sealed.hashed(kind, name);
   }
 
   /** Opens (or creates) the store; the keys are generated here on first use. */

@@ -56,7 +56,7 @@ class SqliteRecords implements SealedRecords {
   }
 
   /** A keyed hash in place of a record's name, so names are not in the file. */
-  private hashed(kind: Kind, name: string): string {
+  hashed(kind: Kind, name: string): string {
     return createHmac('sha256', this.nameKey).update(`${kind}\0${name}`).digest('hex');
   }
 
@@ -148,8 +148,13 @@ class SqliteRecords implements SealedRecords {
 
 /** The ClientStore of a Node profile directory. */
 export class SqliteClientStore extends SealedRecordStore {
-  private constructor(records: SqliteRecords) {
-    super(records);
+  private constructor(private readonly sealed: SqliteRecords) {
+    super(sealed);
+  }
+
+  /** The hash a record's name is stored under: tests look for a record in the raw files by it. */
+  private hashed(kind: Kind, name: string): string {
+    return this.sealed.hashed(kind, name);
   }
 
   /** Opens (or creates) the store in `dir`: database `client.db`, key file `store.key` (0600). */
