@@ -8,35 +8,22 @@
 // docs/web.md says what this protects and what it does not). ts-mls state holds raw private
 // keys, so nothing is ever written unsealed: the only cleartext per record is its kind, the
 // hashed name and group, a sort value (a timestamp) and the expiry.
-import type { StoredKeyPackage } from '@ghostproof/protocol';
-import type {
-  ClientStore,
-  Contact,
-  ConversationInfo,
-  OutboxEntry,
-  StoredIdentity,
-  StoredMessage,
-} from '../store.js';
-import { fromHex, toHex } from '../bytes.js';
+import { toHex } from '../bytes.js';
 import { deserializeRecord, serializeRecord } from '../record-codec.js';
+import {
+  SealedRecordStore,
+  type RecordKind,
+  type RecordPlacement,
+  type SealedRecords,
+} from '../sealed-record-store.js';
 
 const SCHEMA_VERSION = 1;
 const RECORDS = 'records';
 const KEYS = 'keys';
 const KEY_ID = 'store-keys';
-const DAY_MS = 24 * 3600 * 1000;
 
-type Kind =
-  | 'identity'
-  | 'keypackage'
-  | 'mls'
-  | 'info'
-  | 'message'
-  | 'outbox'
-  | 'delivery'
-  | 'contact'
-  | 'setting'
-  | 'app';
+/** The ClientStore's kinds and the app's own records. */
+type Kind = RecordKind | 'app';
 
 /** What a write changed, for views that re-read on change (never holds record contents). */
 export interface StoreChange {
@@ -133,32 +120,16 @@ export interface IndexedDbStoreOptions {
   readonly subtle?: SubtleCrypto;
 }
 
-export class IndexedDbClientStore implements ClientStore {
+/** The sealed record layer in one IndexedDB object store. */
+class IndexedDbRecords implements SealedRecords<Kind> {
   private readonly listeners = new Set<(change: StoreChange) => void>();
 
-  private constructor(
+  constructor(
     private readonly db: IDBDatabase,
     private readonly keys: StoredKeys,
     private readonly subtle: SubtleCrypto,
   ) {}
 
-  /** Opens (or creates) the store; the keys are generated here on first use. */
-  static async open(options: IndexedDbStoreOptions = {}): Promise<IndexedDbClientStore> {
-    const factory = options.indexedDB ?? indexedDB;
-    const subtle = options.subtle ?? crypto.subtle;
-    const db = await openDatabase(options.name ?? 'ghostproof', factory);
-    const keys = await loadKeys(db, subtle);
-    if (keys.wrap.extractable || keys.names.extractable)
-      throw new Error('store keys must not be extractable');
-    return new IndexedDbClientStore(db, keys, subtle);
-  }
-
-  /** Deletes a profile's database, keys included. */
-  static async destroy(name = 'ghostproof', factory: IDBFactory = indexedDB): Promise<void> {
-    await request(factory.deleteDatabase(name));
-  }
-
-  /** Calls `listener` after every write or deletion (in this page), so views can re-read. */
   subscribe(listener: (change: StoreChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -175,7 +146,7 @@ export class IndexedDbClientStore implements ClientStore {
   }
 
   /** A keyed hash in place of a record's name, so names are not in the database. */
-  private async hashed(kind: Kind, name: string): Promise<string> {
+  async hashed(kind: Kind, name: string): Promise<string> {
     const mac = await this.subtle.sign('HMAC', this.keys.names, encoder.encode(`${kind}\0${name}`));
     return toHex(new Uint8Array(mac));
   }
@@ -208,12 +179,7 @@ export class IndexedDbClientStore implements ClientStore {
     return deserializeRecord<T>(new Uint8Array(plain));
   }
 
-  private async put(
-    kind: Kind,
-    name: string,
-    value: unknown,
-    extra: { group?: string; sort?: number; expiresAt?: number } = {},
-  ): Promise<void> {
+  async put(kind: Kind, name: string, value: unknown, extra: RecordPlacement = {}): Promise<void> {
     // All crypto happens before the transaction: IndexedDB commits a transaction as soon as
     // it has no pending request, so nothing may be awaited inside one.
     const hashedName = await this.hashed(kind, name);
@@ -242,12 +208,12 @@ export class IndexedDbClientStore implements ClientStore {
     );
   }
 
-  private async get<T>(kind: Kind, name: string): Promise<T | undefined> {
+  async get<T>(kind: Kind, name: string): Promise<T | undefined> {
     const row = await this.row(kind, name);
     return row ? this.unseal<T>(row) : undefined;
   }
 
-  private async remove(kind: Kind, name: string): Promise<void> {
+  async remove(kind: Kind, name: string): Promise<void> {
     const key = `${kind}:${await this.hashed(kind, name)}`;
     const tx = this.db.transaction(RECORDS, 'readwrite', { durability: 'strict' });
     tx.objectStore(RECORDS).delete(key);
@@ -255,7 +221,7 @@ export class IndexedDbClientStore implements ClientStore {
     this.changed(kind, name);
   }
 
-  private async all<T>(kind: Kind, group?: string): Promise<T[]> {
+  async all<T>(kind: Kind, group?: string): Promise<T[]> {
     const grp = group === undefined ? undefined : await this.hashed(kind, group);
     const store = this.db.transaction(RECORDS, 'readonly').objectStore(RECORDS);
     const rows = await request(
@@ -270,76 +236,11 @@ export class IndexedDbClientStore implements ClientStore {
     return Promise.all(rows.map((row) => this.unseal<T>(row)));
   }
 
-  async close(): Promise<void> {
-    this.listeners.clear();
-    this.db.close();
+  async has(kind: Kind, name: string): Promise<boolean> {
+    return (await this.row(kind, name)) !== undefined;
   }
 
-  // identity
-  getIdentity() {
-    return this.get<StoredIdentity>('identity', 'self');
-  }
-  putIdentity(identity: StoredIdentity) {
-    return this.put('identity', 'self', identity);
-  }
-
-  // protocol store
-  putKeyPackage(ref: Uint8Array, keyPackage: StoredKeyPackage) {
-    return this.put('keypackage', toHex(ref), { ...keyPackage, ref });
-  }
-  getKeyPackage(ref: Uint8Array) {
-    return this.get<StoredKeyPackage>('keypackage', toHex(ref));
-  }
-  deleteKeyPackage(ref: Uint8Array) {
-    return this.remove('keypackage', toHex(ref));
-  }
-  async countKeyPackages() {
-    const all = await this.all<StoredKeyPackage>('keypackage');
-    return {
-      oneTime: all.filter((k) => !k.lastResort).length,
-      lastResort: all.filter((k) => k.lastResort).length,
-    };
-  }
-  putConversation(groupId: Uint8Array, record: Uint8Array) {
-    return this.put('mls', toHex(groupId), { groupId: toHex(groupId), record });
-  }
-  async getConversation(groupId: Uint8Array) {
-    return (await this.get<{ record: Uint8Array }>('mls', toHex(groupId)))?.record;
-  }
-  deleteConversation(groupId: Uint8Array) {
-    return this.remove('mls', toHex(groupId));
-  }
-  async listConversations() {
-    return (await this.all<{ groupId: string }>('mls')).map((r) => fromHex(r.groupId));
-  }
-
-  // conversations and messages
-  getConversationInfo(id: string) {
-    return this.get<ConversationInfo>('info', id);
-  }
-  putConversationInfo(info: ConversationInfo) {
-    return this.put('info', info.id, info, { sort: info.lastActivity });
-  }
-  listConversationInfos() {
-    return this.all<ConversationInfo>('info');
-  }
-  getMessage(conversationId: string, id: string) {
-    return this.get<StoredMessage>('message', `${conversationId}/${id}`);
-  }
-  async putMessage(message: StoredMessage) {
-    await this.put('message', `${message.conversationId}/${message.id}`, message, {
-      group: message.conversationId,
-      sort: message.receivedAt,
-      expiresAt: message.expiresAt,
-    });
-  }
-  deleteMessage(conversationId: string, id: string) {
-    return this.remove('message', `${conversationId}/${id}`);
-  }
-  listMessages(conversationId: string) {
-    return this.all<StoredMessage>('message', conversationId);
-  }
-  async deleteExpiredMessages(now: number) {
+  async removeExpired(now: number): Promise<number> {
     // The Messenger asks every second: look first, and write only when something is due.
     const due = await request(
       this.db
@@ -359,52 +260,53 @@ export class IndexedDbClientStore implements ClientStore {
     return keys.length;
   }
 
-  // outbox and deliveries
-  putOutbox(entry: OutboxEntry) {
-    return this.put('outbox', entry.clientId, entry, { sort: entry.createdAt });
+  async close(): Promise<void> {
+    this.listeners.clear();
+    this.db.close();
   }
-  deleteOutbox(clientId: string) {
-    return this.remove('outbox', clientId);
-  }
-  listOutbox() {
-    return this.all<OutboxEntry>('outbox');
-  }
-  async hasDelivery(id: string) {
-    return (await this.row('delivery', id)) !== undefined;
-  }
-  putDelivery(id: string, at: number) {
-    // Remembered for 30 days, the server's message lifetime.
-    return this.put('delivery', id, { at }, { expiresAt: at + 30 * DAY_MS });
+}
+
+/** The ClientStore of a browser profile, with change notifications and the app's records. */
+export class IndexedDbClientStore extends SealedRecordStore {
+  private constructor(private readonly sealed: IndexedDbRecords) {
+    super(sealed);
   }
 
-  // contacts
-  getContact(username: string) {
-    return this.get<Contact>('contact', username);
-  }
-  putContact(contact: Contact) {
-    return this.put('contact', contact.username, contact);
-  }
-  listContacts() {
-    return this.all<Contact>('contact');
+  /** The hash a record's name is stored under: tests look for a record in the raw files by it. */
+  private hashed(kind: Kind, name: string): Promise<string> {
+    return this.sealed.hashed(kind, name);
   }
 
-  // settings: small named records of the client itself (e.g. key transparency state)
-  async getSetting(name: string) {
-    return (await this.get<{ value: Uint8Array }>('setting', name))?.value;
+  /** Opens (or creates) the store; the keys are generated here on first use. */
+  static async open(options: IndexedDbStoreOptions = {}): Promise<IndexedDbClientStore> {
+    const factory = options.indexedDB ?? indexedDB;
+    const subtle = options.subtle ?? crypto.subtle;
+    const db = await openDatabase(options.name ?? 'ghostproof', factory);
+    const keys = await loadKeys(db, subtle);
+    if (keys.wrap.extractable || keys.names.extractable)
+      throw new Error('store keys must not be extractable');
+    return new IndexedDbClientStore(new IndexedDbRecords(db, keys, subtle));
   }
-  putSetting(name: string, value: Uint8Array) {
-    return this.put('setting', name, { value });
+
+  /** Deletes a profile's database, keys included. */
+  static async destroy(name = 'ghostproof', factory: IDBFactory = indexedDB): Promise<void> {
+    await request(factory.deleteDatabase(name));
+  }
+
+  /** Calls `listener` after every write or deletion (in this page), so views can re-read. */
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    return this.sealed.subscribe(listener);
   }
 
   // The app's own records (timeline notes such as roster events and alarms), sealed the same
   // way, grouped by a collection name (e.g. a conversation id) and ordered by `sort`.
   putAppRecord(collection: string, id: string, value: unknown, sort: number) {
-    return this.put('app', `${collection}/${id}`, value, { group: collection, sort });
+    return this.sealed.put('app', `${collection}/${id}`, value, { group: collection, sort });
   }
   listAppRecords<T>(collection: string) {
-    return this.all<T>('app', collection);
+    return this.sealed.all<T>('app', collection);
   }
   deleteAppRecord(collection: string, id: string) {
-    return this.remove('app', `${collection}/${id}`);
+    return this.sealed.remove('app', `${collection}/${id}`);
   }
 }

@@ -9,32 +9,26 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { platformPrimitives } from '@ghostproof/crypto';
-import type { StoredKeyPackage } from '@ghostproof/protocol';
-import type {
-  ClientStore,
-  Contact,
-  ConversationInfo,
-  OutboxEntry,
-  StoredIdentity,
-  StoredMessage,
-} from '../store.js';
-import { fromHex, toHex } from '../bytes.js';
 import { deserializeRecord, serializeRecord } from '../record-codec.js';
+import {
+  SealedRecordStore,
+  type RecordKind as Kind,
+  type RecordPlacement,
+  type SealedRecords,
+} from '../sealed-record-store.js';
 
 const SCHEMA_VERSION = 1;
-
-type Kind =
-  'identity' | 'keypackage' | 'mls' | 'info' | 'message' | 'outbox' | 'delivery' | 'contact' | 'setting';
 
 interface Row {
   name: string;
   value: Buffer;
 }
 
-export class SqliteClientStore implements ClientStore {
+/** The sealed record layer in one SQLite table. */
+class SqliteRecords implements SealedRecords {
   private readonly db: Database.Database;
 
-  private constructor(
+  constructor(
     private readonly key: Uint8Array,
     private readonly nameKey: Uint8Array,
     file: string,
@@ -61,19 +55,8 @@ export class SqliteClientStore implements ClientStore {
     this.db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
   }
 
-  /** Opens (or creates) the store in `dir`: database `client.db`, key file `store.key` (0600). */
-  static open(dir: string): SqliteClientStore {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const keyFile = join(dir, 'store.key');
-    if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(64), { mode: 0o600 });
-    chmodSync(keyFile, 0o600);
-    const material = new Uint8Array(readFileSync(keyFile));
-    if (material.length !== 64) throw new Error('store key file is damaged');
-    return new SqliteClientStore(material.slice(0, 32), material.slice(32), join(dir, 'client.db'));
-  }
-
   /** A keyed hash in place of a record's name, so names are not in the file. */
-  private hashed(kind: Kind, name: string): string {
+  hashed(kind: Kind, name: string): string {
     return createHmac('sha256', this.nameKey).update(`${kind}\0${name}`).digest('hex');
   }
 
@@ -93,12 +76,7 @@ export class SqliteClientStore implements ClientStore {
     );
   }
 
-  private async put(
-    kind: Kind,
-    name: string,
-    value: unknown,
-    extra: { group?: string; sort?: number; expiresAt?: number } = {},
-  ): Promise<void> {
+  async put(kind: Kind, name: string, value: unknown, extra: RecordPlacement = {}): Promise<void> {
     const hashedName = this.hashed(kind, name);
     const sealed = await this.seal(kind, hashedName, value);
     this.db
@@ -117,18 +95,28 @@ export class SqliteClientStore implements ClientStore {
       );
   }
 
-  private async get<T>(kind: Kind, name: string): Promise<T | undefined> {
+  async get<T>(kind: Kind, name: string): Promise<T | undefined> {
     const row = this.db
       .prepare('SELECT name, value FROM records WHERE kind = ? AND name = ?')
       .get(kind, this.hashed(kind, name)) as Row | undefined;
     return row ? this.unseal<T>(kind, row) : undefined;
   }
 
-  private remove(kind: Kind, name: string): void {
-    this.db.prepare('DELETE FROM records WHERE kind = ? AND name = ?').run(kind, this.hashed(kind, name));
+  async has(kind: Kind, name: string): Promise<boolean> {
+    return (
+      this.db
+        .prepare('SELECT 1 FROM records WHERE kind = ? AND name = ?')
+        .get(kind, this.hashed(kind, name)) !== undefined
+    );
   }
 
-  private async all<T>(kind: Kind, group?: string): Promise<T[]> {
+  async remove(kind: Kind, name: string): Promise<void> {
+    this.db.prepare('DELETE FROM records WHERE kind = ? AND name = ?').run(kind, this.hashed(kind, name));
+    // A deleted message's text must not stay readable in the WAL.
+    if (kind === 'message') this.purgeWal();
+  }
+
+  async all<T>(kind: Kind, group?: string): Promise<T[]> {
     const rows = (
       group === undefined
         ? this.db.prepare('SELECT name, value FROM records WHERE kind = ? ORDER BY sort').all(kind)
@@ -141,6 +129,12 @@ export class SqliteClientStore implements ClientStore {
     return out;
   }
 
+  async removeExpired(now: number): Promise<number> {
+    const result = this.db.prepare('DELETE FROM records WHERE expires_at > 0 AND expires_at <= ?').run(now);
+    if (result.changes > 0) this.purgeWal();
+    return result.changes;
+  }
+
   /** Writes the WAL back and truncates it, so deleted content does not linger in it. */
   private purgeWal(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -150,116 +144,29 @@ export class SqliteClientStore implements ClientStore {
     this.purgeWal();
     this.db.close();
   }
+}
 
-  // identity
-  getIdentity() {
-    return this.get<StoredIdentity>('identity', 'self');
-  }
-  putIdentity(identity: StoredIdentity) {
-    return this.put('identity', 'self', identity);
-  }
-
-  // protocol store
-  putKeyPackage(ref: Uint8Array, keyPackage: StoredKeyPackage) {
-    return this.put('keypackage', toHex(ref), { ...keyPackage, ref });
-  }
-  getKeyPackage(ref: Uint8Array) {
-    return this.get<StoredKeyPackage>('keypackage', toHex(ref));
-  }
-  async deleteKeyPackage(ref: Uint8Array) {
-    this.remove('keypackage', toHex(ref));
-  }
-  async countKeyPackages() {
-    const all = await this.all<StoredKeyPackage>('keypackage');
-    return {
-      oneTime: all.filter((k) => !k.lastResort).length,
-      lastResort: all.filter((k) => k.lastResort).length,
-    };
-  }
-  putConversation(groupId: Uint8Array, record: Uint8Array) {
-    return this.put('mls', toHex(groupId), { groupId: toHex(groupId), record });
-  }
-  async getConversation(groupId: Uint8Array) {
-    return (await this.get<{ record: Uint8Array }>('mls', toHex(groupId)))?.record;
-  }
-  async deleteConversation(groupId: Uint8Array) {
-    this.remove('mls', toHex(groupId));
-  }
-  async listConversations() {
-    return (await this.all<{ groupId: string }>('mls')).map((r) => fromHex(r.groupId));
+/** The ClientStore of a Node profile directory. */
+export class SqliteClientStore extends SealedRecordStore {
+  private constructor(private readonly sealed: SqliteRecords) {
+    super(sealed);
   }
 
-  // conversations and messages
-  getConversationInfo(id: string) {
-    return this.get<ConversationInfo>('info', id);
-  }
-  putConversationInfo(info: ConversationInfo) {
-    return this.put('info', info.id, info, { sort: info.lastActivity });
-  }
-  listConversationInfos() {
-    return this.all<ConversationInfo>('info');
-  }
-  getMessage(conversationId: string, id: string) {
-    return this.get<StoredMessage>('message', `${conversationId}/${id}`);
-  }
-  putMessage(message: StoredMessage) {
-    return this.put('message', `${message.conversationId}/${message.id}`, message, {
-      group: message.conversationId,
-      sort: message.receivedAt,
-      expiresAt: message.expiresAt,
-    });
-  }
-  async deleteMessage(conversationId: string, id: string) {
-    this.remove('message', `${conversationId}/${id}`);
-    this.purgeWal();
-  }
-  listMessages(conversationId: string) {
-    return this.all<StoredMessage>('message', conversationId);
-  }
-  async deleteExpiredMessages(now: number) {
-    const result = this.db.prepare('DELETE FROM records WHERE expires_at > 0 AND expires_at <= ?').run(now);
-    if (result.changes > 0) this.purgeWal();
-    return result.changes;
+  /** The hash a record's name is stored under: tests look for a record in the raw files by it. */
+  private hashed(kind: Kind, name: string): string {
+    return this.sealed.hashed(kind, name);
   }
 
-  // outbox and deliveries
-  putOutbox(entry: OutboxEntry) {
-    return this.put('outbox', entry.clientId, entry, { sort: entry.createdAt });
-  }
-  async deleteOutbox(clientId: string) {
-    this.remove('outbox', clientId);
-  }
-  listOutbox() {
-    return this.all<OutboxEntry>('outbox');
-  }
-  async hasDelivery(id: string) {
-    return (
-      this.db
-        .prepare('SELECT 1 FROM records WHERE kind = ? AND name = ?')
-        .get('delivery', this.hashed('delivery', id)) !== undefined
+  /** Opens (or creates) the store in `dir`: database `client.db`, key file `store.key` (0600). */
+  static open(dir: string): SqliteClientStore {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const keyFile = join(dir, 'store.key');
+    if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(64), { mode: 0o600 });
+    chmodSync(keyFile, 0o600);
+    const material = new Uint8Array(readFileSync(keyFile));
+    if (material.length !== 64) throw new Error('store key file is damaged');
+    return new SqliteClientStore(
+      new SqliteRecords(material.slice(0, 32), material.slice(32), join(dir, 'client.db')),
     );
-  }
-  putDelivery(id: string, at: number) {
-    // Remembered for 30 days, the server's message lifetime.
-    return this.put('delivery', id, { at }, { expiresAt: at + 30 * 24 * 3600 * 1000 });
-  }
-
-  // contacts
-  getContact(username: string) {
-    return this.get<Contact>('contact', username);
-  }
-  putContact(contact: Contact) {
-    return this.put('contact', contact.username, contact);
-  }
-  listContacts() {
-    return this.all<Contact>('contact');
-  }
-
-  // settings
-  async getSetting(name: string) {
-    return (await this.get<{ value: Uint8Array }>('setting', name))?.value;
-  }
-  putSetting(name: string, value: Uint8Array) {
-    return this.put('setting', name, { value });
   }
 }
