@@ -19,6 +19,7 @@ import {
   decode,
   defaultCapabilities,
   type ClientState,
+  type MlsContext,
 } from 'ts-mls';
 import {
   body,
@@ -44,6 +45,22 @@ function credentialOf(username: string, deviceId: number) {
   };
 }
 
+/**
+ * A key package naming `username`/`deviceId` whose keys the attacker made (a ghost device or an
+ * impostor). It advertises the extensions a real device's package does, so only the checks
+ * against the verified device list can tell it apart.
+ */
+function forgedKeyPackage(context: MlsContext, username: string, deviceId: number) {
+  return generateKeyPackage({
+    credential: credentialOf(username, deviceId),
+    capabilities: {
+      ...defaultCapabilities(),
+      extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
+    },
+    cipherSuite: context.cipherSuite,
+  });
+}
+
 /** Mallory, a member, commits with her own leaf re-labelled as one of bob's devices. */
 async function forgedLeafCommit(mallory: Conversation, cipherSuite: number): Promise<Uint8Array> {
   const state: ClientState = rawState(mallory);
@@ -66,14 +83,7 @@ async function forgedLeafCommit(mallory: Conversation, cipherSuite: number): Pro
 /** Carol, a member, adds a device under her name whose key is in no device list (a ghost). */
 async function ghostDeviceCommit(carol: Conversation, cipherSuite: number) {
   const context = await attackerContext(cipherSuite);
-  const { publicPackage } = await generateKeyPackage({
-    credential: credentialOf('carol', 7),
-    capabilities: {
-      ...defaultCapabilities(),
-      extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
-    },
-    cipherSuite: context.cipherSuite,
-  });
+  const { publicPackage } = await forgedKeyPackage(context, 'carol', 7);
   const { commit, welcome } = await createCommit({
     context,
     state: rawState(carol),
@@ -166,14 +176,7 @@ for (const [suiteName, suite] of suites) {
         // Carol adds a ghost under her name and then dave; dave's Welcome carries the ghost's leaf.
         const state = rawState(get(convs, 'carol/1'));
         const context = await attackerContext(suite);
-        const { publicPackage: ghost } = await generateKeyPackage({
-          credential: credentialOf('carol', 7),
-          capabilities: {
-            ...defaultCapabilities(),
-            extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
-          },
-          cipherSuite: context.cipherSuite,
-        });
+        const { publicPackage: ghost } = await forgedKeyPackage(context, 'carol', 7);
         const daves = await world.claimKeyPackages(dave);
         const daveMessage = decode(mlsMessageDecoder, daves.get(1)!);
         if (!daveMessage || daveMessage.wireformat !== 5) throw new Error('not a key package');
@@ -219,14 +222,7 @@ for (const [suiteName, suite] of suites) {
       );
       // A package that names carol/1 but carries a key the server (or anyone) made.
       const context = await attackerContext(suite);
-      const { publicPackage: impostor } = await generateKeyPackage({
-        credential: credentialOf('carol', 1),
-        capabilities: {
-          ...defaultCapabilities(),
-          extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
-        },
-        cipherSuite: context.cipherSuite,
-      });
+      const { publicPackage: impostor } = await forgedKeyPackage(context, 'carol', 1);
       const impostorBytes = encode(mlsMessageEncoder, { version: 1, wireformat: 5, keyPackage: impostor });
       await assert.rejects(
         a.prepareAddMembers([{ username: 'carol', keyPackages: new Map([[1, impostorBytes]]) }]),
@@ -335,14 +331,7 @@ for (const [suiteName, suite] of suites) {
         const [alice, bob] = [await world.person('alice'), await world.person('bob')];
         const convs = await groupOf(world, alice, [bob]);
         const context = await attackerContext(suite);
-        const { publicPackage: ghost } = await generateKeyPackage({
-          credential: credentialOf('bob', 9),
-          capabilities: {
-            ...defaultCapabilities(),
-            extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
-          },
-          cipherSuite: context.cipherSuite,
-        });
+        const { publicPackage: ghost } = await forgedKeyPackage(context, 'bob', 9);
         const honest = { ...context, authService: createAuthenticationService(world.directory) };
         const add = [{ proposalType: defaultProposalTypes.add, add: { keyPackage: ghost } }];
         await verdict({
@@ -363,14 +352,7 @@ for (const [suiteName, suite] of suites) {
       const [alice, bob] = [await world.person('alice'), await world.person('bob')];
       const convs = await groupOf(world, alice, [bob]);
       const context = await attackerContext(suite);
-      const { publicPackage: ghost } = await generateKeyPackage({
-        credential: credentialOf('bob', 9),
-        capabilities: {
-          ...defaultCapabilities(),
-          extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
-        },
-        cipherSuite: context.cipherSuite,
-      });
+      const { publicPackage: ghost } = await forgedKeyPackage(context, 'bob', 9);
       const { message } = await createProposal({
         context,
         state: rawState(get(convs, 'bob/1')),
@@ -398,14 +380,7 @@ for (const [suiteName, suite] of suites) {
           [],
           context.cipherSuite,
         );
-        const { publicPackage, privatePackage } = await generateKeyPackage({
-          credential: credentialOf('eve', 1),
-          capabilities: {
-            ...defaultCapabilities(),
-            extensions: [...defaultCapabilities().extensions, 0xff00, 0x000a],
-          },
-          cipherSuite: context.cipherSuite,
-        });
+        const { publicPackage, privatePackage } = await forgedKeyPackage(context, 'eve', 1);
         void eve;
         const { publicMessage } = await joinGroupExternal({
           context,
