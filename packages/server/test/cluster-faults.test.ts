@@ -29,12 +29,25 @@ import { freePort, killProcess, spawnNats, startPostgres } from '@ghostproof/tes
 const ADMIN_URL = process.env.GHOSTPROOF_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SHARED_NATS = process.env.GHOSTPROOF_TEST_NATS ?? 'nats://127.0.0.1:4222';
 
+interface Patience {
+  /** How long 'unavailable' answers are waited out. */
+  readonly ms: number;
+  /** The pause before the next attempt. */
+  readonly pauseMs: number;
+  /** Called for each 'unavailable' answer. */
+  readonly onRefused?: (() => void) | undefined;
+}
+
 /**
  * Runs `attempt` again while the server answers 'unavailable' (as a client honouring its retry
- * time does), for at most `patienceMs`; any other error, or the deadline, fails the test.
+ * time does), for at most `patience.ms`; any other error, or the deadline, fails the test.
  */
-async function whileUnavailable<T>(what: string, attempt: () => Promise<T>, patienceMs = 30_000): Promise<T> {
-  const deadline = Date.now() + patienceMs;
+async function whileUnavailable<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  patience: Patience = { ms: 30_000, pauseMs: 200 },
+): Promise<T> {
+  const deadline = Date.now() + patience.ms;
   for (;;) {
     try {
       return await attempt();
@@ -42,8 +55,9 @@ async function whileUnavailable<T>(what: string, attempt: () => Promise<T>, pati
       const code = error instanceof HttpError ? error.error.code : (error as { code?: string }).code;
       if (code !== 'unavailable') throw error;
       if (Date.now() > deadline)
-        throw new Error(`${what}: still unavailable after ${patienceMs} ms`, { cause: error });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+        throw new Error(`${what}: still unavailable after ${patience.ms} ms`, { cause: error });
+      patience.onRefused?.();
+      await new Promise((resolve) => setTimeout(resolve, patience.pauseMs));
     }
   }
 }
@@ -56,17 +70,12 @@ async function sendUntilAccepted(
   onRefused?: () => void,
 ): Promise<string> {
   const value = { clientId: randomId(), message: privateMessage(groupId, 1n) };
-  const deadline = Date.now() + patienceMs;
-  for (;;) {
-    try {
-      const accepted = await ws.ok('accepted', { case: 'sendMessage', value });
-      return Buffer.from(accepted.messageId).toString('hex');
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'unavailable' || Date.now() > deadline) throw error;
-      onRefused?.();
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  const accepted = await whileUnavailable('a send', () => ws.ok('accepted', { case: 'sendMessage', value }), {
+    ms: patienceMs,
+    pauseMs: 20,
+    onRefused,
+  });
+  return Buffer.from(accepted.messageId).toString('hex');
 }
 
 /** Everything in bob's mailbox, acknowledged as it arrives. */
